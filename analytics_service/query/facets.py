@@ -1,0 +1,66 @@
+"""One ``$facet`` aggregation per source collection, shared by all cards that read it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bson import json_util
+
+from analytics_service.query.context import RunContext
+
+logger = logging.getLogger(__name__)
+
+
+class FacetBatch:
+    """Collects facet branches for one collection; identical branches are registered once."""
+
+    def __init__(self, collection: str) -> None:
+        self.collection = collection
+        self._branches: dict[str, list[dict[str, Any]]] = {}
+        self._names_by_pipeline: dict[str, str] = {}
+
+    def add(self, pipeline: list[dict[str, Any]]) -> str:
+        """Register a branch pipeline and return the name its result will have."""
+        fingerprint = json_util.dumps(pipeline, sort_keys=True)
+        name = self._names_by_pipeline.get(fingerprint)
+        if name is None:
+            name = f"b{len(self._branches)}"
+            self._names_by_pipeline[fingerprint] = name
+            self._branches[name] = pipeline
+        return name
+
+    @property
+    def branch_count(self) -> int:
+        return len(self._branches)
+
+    def pipeline(self) -> list[dict[str, Any]]:
+        return [{"$facet": dict(self._branches)}]
+
+    async def run(self, context: RunContext) -> dict[str, list[dict[str, Any]]]:
+        if not self._branches:
+            return {}
+        documents = await context.aggregate(self.collection, self.pipeline())
+        if len(documents) != 1:
+            raise ValueError(f"$facet on {self.collection} returned {len(documents)} documents, expected 1")
+        return documents[0]
+
+
+class FacetResults:
+    """Branch results of all collections of one run."""
+
+    def __init__(self) -> None:
+        self._results: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        self._errors: dict[str, Exception] = {}
+
+    def store(self, collection: str, results: dict[str, list[dict[str, Any]]]) -> None:
+        self._results[collection] = results
+
+    def fail(self, collection: str, error: Exception) -> None:
+        self._errors[collection] = error
+
+    def branch(self, collection: str, name: str) -> list[dict[str, Any]]:
+        """Return one branch's documents, re-raising the collection's query error if it failed."""
+        if collection in self._errors:
+            raise self._errors[collection]
+        return self._results[collection][name]

@@ -1,0 +1,96 @@
+"""Planner of daily series: one point per calendar day, zeros included."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from analytics_service.catalogue import Card
+from analytics_service.catalogue.sources import DailyCount
+from analytics_service.query.bounds import combine
+from analytics_service.query.context import RunContext
+from analytics_service.query.facets import FacetResults
+from analytics_service.query.handlers.common import check_timestamps, number
+from analytics_service.query.plan import Batches, Reader, planner
+from analytics_service.sync.data import CardData, DataPoint
+from analytics_service.timeframes import ISO_TIMESTAMP_PATTERN, format_bound, format_local_midnight
+
+# $bucket needs a default for values outside the boundaries. "~" sorts after every
+# ISO timestamp string and is of another type than dates, as MongoDB requires.
+OUTSIDE = "~outside"
+
+
+def bucket_branches(field: str, match: dict[str, Any], context: RunContext) -> tuple[list, list]:
+    """Return the string-typed and date-typed ``$bucket`` branches over the run's days.
+
+    ``$bucket`` needs boundaries of one type, so strings and dates are bucketed in two
+    branches whose counts are added afterwards.
+    """
+    edges = context.day_edges
+    string_edges = [format_bound(edge) for edge in edges]
+    string_branch = [
+        {"$match": combine(match, {field: {
+            "$gte": string_edges[0], "$lt": string_edges[-1], "$regex": ISO_TIMESTAMP_PATTERN,
+        }})},
+        {"$bucket": {"groupBy": "$" + field, "boundaries": string_edges, "default": OUTSIDE,
+                     "output": {"n": {"$sum": 1}}}},
+    ]
+    date_branch = [
+        {"$match": combine(match, {field: {"$gte": edges[0], "$lt": edges[-1]}})},
+        {"$bucket": {"groupBy": "$" + field, "boundaries": list(edges), "default": OUTSIDE,
+                     "output": {"n": {"$sum": 1}}}},
+    ]
+    return string_branch, date_branch
+
+
+def daily_counts(rows: list[dict[str, Any]], boundaries: list[Any]) -> list[float]:
+    """Place ``$bucket`` rows (keyed by their lower boundary) on the day axis."""
+    index_of = {boundary: position for position, boundary in enumerate(boundaries[:-1])}
+    counts = [0.0] * (len(boundaries) - 1)
+    for row in rows:
+        if row["_id"] == OUTSIDE:
+            continue
+        position = index_of.get(row["_id"])
+        if position is None:
+            raise ValueError(f"$bucket returned an unknown boundary {row['_id']!r}")
+        counts[position] += number(row, "n")
+    return counts
+
+
+def _boundary_keys(context: RunContext) -> tuple[list[str], list[Any]]:
+    strings = [format_bound(edge) for edge in context.day_edges]
+    # Dates come back from the database as aware UTC datetimes; compare as such.
+    return strings, list(context.day_edges)
+
+
+@planner(DailyCount)
+def plan_daily_count(card: Card, source: DailyCount, context: RunContext, batches: Batches) -> Reader:
+    batch = batches.for_collection(source.collection)
+    string_branch, date_branch = bucket_branches(source.time_field, dict(source.match), context)
+    string_name, date_name = batch.add(string_branch), batch.add(date_branch)
+    timestamps = check_timestamps(batch, source.time_field)
+
+    async def read(results: FacetResults) -> CardData:
+        string_keys, date_keys = _boundary_keys(context)
+        by_string = daily_counts(results.branch(source.collection, string_name), string_keys)
+        by_date = daily_counts(_as_utc(results.branch(source.collection, date_name)), date_keys)
+        totals = [first + second for first, second in zip(by_string, by_date, strict=True)]
+        points = [
+            DataPoint(value=count, timestamp=format_local_midnight(day, context.tz))
+            for day, count in zip(context.days, totals, strict=True)
+        ]
+        frames = {frame: points[-frame.days:] for frame in card.frames}
+        return timestamps.apply(results, CardData(frames))
+
+    return read
+
+
+def _as_utc(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Make naive bucket keys aware: PyMongo returns naive UTC datetimes unless tz_aware."""
+    fixed = []
+    for row in rows:
+        key = row["_id"]
+        if isinstance(key, datetime) and key.tzinfo is None:
+            row = {**row, "_id": key.replace(tzinfo=timezone.utc)}
+        fixed.append(row)
+    return fixed

@@ -1,0 +1,204 @@
+"""One sync run: extract from the source collections, build every card, load the results.
+
+A run never stops at the first error. A collection whose aggregation fails fails only
+the cards that read it, a card whose reader raises fails alone, and a failed card is not
+written, so its last good document stays in place. The run record in
+``analytics_sync_runs`` lists the outcome of every card.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from enum import StrEnum
+from typing import Any
+
+# Importing the handlers registers their planners.
+import analytics_service.query.handlers  # noqa: F401
+from analytics_service.catalogue import ALL_CARDS, Card, CardKind
+from analytics_service.query.context import RunContext
+from analytics_service.query.facets import FacetResults
+from analytics_service.query.plan import Batches, Reader, plan_card
+from analytics_service.storage import runs
+from analytics_service.storage.cards import write_cards
+from analytics_service.sync.documents import card_document
+from analytics_service.timeframes import format_timestamp
+
+logger = logging.getLogger(__name__)
+
+
+class Trigger(StrEnum):
+    SCHEDULE = "schedule"
+    STARTUP = "startup"
+    CLI = "cli"
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    PARTIAL = "partial"
+    FAILED = "failed"
+
+
+@dataclass
+class CardOutcome:
+    card_id: str
+    status: str  # "refreshed" or "failed"
+    card_status: str | None = None  # ok, partial or unavailable, for refreshed cards
+    error: str | None = None
+    skipped_documents: int = 0
+    duration_ms: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "cardId": self.card_id,
+            "status": self.status,
+            "cardStatus": self.card_status,
+            "error": self.error,
+            "skippedDocuments": self.skipped_documents,
+            "durationMs": round(self.duration_ms, 1),
+        }
+
+
+@dataclass
+class SyncResult:
+    run_id: str
+    status: RunStatus
+    outcomes: list[CardOutcome] = field(default_factory=list)
+    stats: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def failed_cards(self) -> list[CardOutcome]:
+        return [outcome for outcome in self.outcomes if outcome.status == "failed"]
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error) or type(error).__name__
+    return f"{type(error).__name__}: {text}"
+
+
+def _run_status(outcomes: list[CardOutcome]) -> RunStatus:
+    failed = sum(outcome.status == "failed" for outcome in outcomes)
+    if failed == 0:
+        return RunStatus.SUCCEEDED
+    if failed == len(outcomes):
+        return RunStatus.FAILED
+    return RunStatus.PARTIAL
+
+
+async def run_sync(
+    database: Any,
+    *,
+    now: datetime,
+    tz: tzinfo,
+    trigger: Trigger,
+    clock: Callable[[], datetime],
+    cards: Iterable[Card] = ALL_CARDS,
+) -> SyncResult:
+    """Refresh ``cards`` as of ``now``; ``clock`` only timestamps the run record."""
+    run_id = uuid.uuid4().hex
+    selected = list(cards)
+    started_at = clock()
+    await runs.insert_run(database, {
+        "runId": run_id,
+        "trigger": str(trigger),
+        "startedAt": format_timestamp(started_at),
+        "finishedAt": None,
+        "status": str(RunStatus.RUNNING),
+        "cards": [],
+    })
+    logger.info("run %s started: trigger=%s cards=%d", run_id, trigger, len(selected))
+
+    context = RunContext(now=now, tz=tz, database=database)
+    outcomes: dict[str, CardOutcome] = {}
+    batches = Batches()
+    readers = _plan(selected, context, batches, run_id, outcomes)
+    results = await _extract(context, batches, run_id)
+    documents = await _transform(selected, readers, results, run_id, now, outcomes)
+    await _load(database, documents, run_id, outcomes)
+
+    ordered = [outcomes[card.id] for card in selected]
+    status = _run_status(ordered)
+    stats = context.stats.as_dict()
+    await runs.update_run(database, run_id, {
+        "finishedAt": format_timestamp(clock()),
+        "status": str(status),
+        "cards": [outcome.as_dict() for outcome in ordered],
+        "queries": stats,
+    })
+    failed = [outcome.card_id for outcome in ordered if outcome.status == "failed"]
+    logger.info("run %s finished: status=%s refreshed=%d failed=%d round_trips=%d",
+                run_id, status, len(ordered) - len(failed), len(failed), stats["roundTrips"])
+    return SyncResult(run_id, status, ordered, stats)
+
+
+def _plan(
+    cards: list[Card], context: RunContext, batches: Batches, run_id: str, outcomes: dict[str, CardOutcome]
+) -> dict[str, Reader]:
+    readers = {}
+    for card in cards:
+        try:
+            readers[card.id] = plan_card(card, context, batches)
+        except Exception as error:  # one bad record must not stop the other cards
+            logger.exception("run %s card %s: planning failed", run_id, card.id)
+            outcomes[card.id] = CardOutcome(card.id, "failed", error=_describe(error))
+    return readers
+
+
+async def _extract(context: RunContext, batches: Batches, run_id: str) -> FacetResults:
+    results = FacetResults()
+    for batch in batches:
+        try:
+            results.store(batch.collection, await batch.run(context))
+        except Exception as error:  # the cards of this collection fail; the others go on
+            logger.error("run %s: aggregation on %s failed: %s", run_id, batch.collection, _describe(error))
+            results.fail(batch.collection, error)
+    return results
+
+
+async def _transform(
+    cards: list[Card],
+    readers: dict[str, Reader],
+    results: FacetResults,
+    run_id: str,
+    now: datetime,
+    outcomes: dict[str, CardOutcome],
+) -> dict[CardKind, list[dict[str, Any]]]:
+    documents: dict[CardKind, list[dict[str, Any]]] = {kind: [] for kind in CardKind}
+    for card in cards:
+        reader = readers.get(card.id)
+        if reader is None:
+            continue
+        started = time.perf_counter()
+        try:
+            data = await reader(results)
+            document = card_document(card, data, run_id, now)
+        except Exception as error:  # keep the card's last good document
+            logger.error("run %s card %s: failed: %s", run_id, card.id, _describe(error))
+            outcomes[card.id] = CardOutcome(card.id, "failed", error=_describe(error),
+                                            duration_ms=(time.perf_counter() - started) * 1000)
+            continue
+        if data.skipped_documents:
+            logger.warning("run %s card %s: skipped %d documents (%s), for example %s",
+                           run_id, card.id, data.skipped_documents, data.skipped_reason, data.skipped_ids)
+        documents[card.kind].append(document)
+        outcomes[card.id] = CardOutcome(card.id, "refreshed", card_status=document["status"],
+                                        skipped_documents=data.skipped_documents,
+                                        duration_ms=(time.perf_counter() - started) * 1000)
+    return documents
+
+
+async def _load(
+    database: Any, documents: dict[CardKind, list[dict[str, Any]]], run_id: str, outcomes: dict[str, CardOutcome]
+) -> None:
+    for kind, batch in documents.items():
+        try:
+            await write_cards(database, kind, batch)
+        except Exception as error:  # the cards of this kind keep their previous documents
+            logger.error("run %s: writing %s failed: %s", run_id, kind.collection, _describe(error))
+            for document in batch:
+                outcomes[document["cardId"]] = CardOutcome(document["cardId"], "failed", error=_describe(error))

@@ -6,6 +6,7 @@ present, and a missing language falls back to ``en`` when a label is read.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 LANGUAGES: tuple[str, ...] = ("en", "es", "fr", "ar", "pt", "de", "it", "zh", "hi", "ja")
@@ -82,11 +83,20 @@ _VALUE_LABELS: dict[str, tuple[str, str, str, str]] = {
 
 
 def value_label(value: str) -> dict[str, str]:
-    """Return the language map of an enum value; an unknown value shows as itself."""
+    """Return the language map of an enum value; an unknown camelCase value is spelled out in English."""
     labels = _VALUE_LABELS.get(value)
     if labels is None:
-        return {"en": value}
+        return {"en": humanize(value)}
     return dict(zip(("en", "es", "fr", "ar"), labels, strict=True))
+
+
+def humanize(value: str) -> str:
+    """Turn an enum name such as ``clickbaitTitle`` into ``Clickbait title``."""
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", value).split()
+    if not words:
+        return value
+    text = " ".join(word if word.isupper() else word.lower() for word in words)
+    return text[0].upper() + text[1:]
 
 
 def sanitize_language_map(value: object) -> dict[str, str] | None:

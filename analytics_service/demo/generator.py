@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 import random
 import struct
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
@@ -198,7 +198,7 @@ class _Builder:
         """Return ``moment`` as the platform stores it, mostly a ``Z`` string."""
         roll = self.rng.random()
         if roll < BSON_DATE_SHARE:
-            # BSON dates keep milliseconds, so the stored value equals what a driver reads back.
+            # BSON dates keep only milliseconds, so drop the rest here and the value round-trips.
             return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
         if roll < BSON_DATE_SHARE + NO_Z_SHARE:
             return moment.strftime(ISO_FORMAT)
@@ -209,21 +209,33 @@ class _Builder:
 
 
 class _CreatedBefore:
-    """Weighted choice among documents created before a given moment."""
+    """Weighted choice among documents created before a given moment.
 
-    def __init__(self, documents: list[dict], created: list[datetime],
-                 weights: list[float]) -> None:
+    With ``recent`` set, a share ``recent_share`` of the picks only considers documents created
+    within ``recent`` before the moment, because readers mostly open fresh news.
+    """
+
+    def __init__(self, documents: list[dict], created: list[datetime], weights: list[float],
+                 recent: timedelta | None = None, recent_share: float = 0.0) -> None:
         order = sorted(range(len(documents)), key=created.__getitem__)
         self._documents = [documents[i] for i in order]
         self._created = [created[i] for i in order]
         self._cumulative = list(itertools.accumulate(weights[i] for i in order))
+        self._recent = recent
+        self._recent_share = recent_share
 
     def pick(self, rng: random.Random, moment: datetime) -> dict | None:
-        count = bisect_right(self._created, moment)
-        if count == 0:
+        high = bisect_right(self._created, moment)
+        if high == 0:
             return None
-        point = rng.random() * self._cumulative[count - 1]
-        return self._documents[bisect_right(self._cumulative, point, 0, count - 1)]
+        low = 0
+        if self._recent is not None and rng.random() < self._recent_share:
+            low = bisect_left(self._created, moment - self._recent)
+            if low == high:
+                low = 0  # nothing recent: fall back to everything older
+        below = self._cumulative[low - 1] if low else 0.0
+        point = below + rng.random() * (self._cumulative[high - 1] - below)
+        return self._documents[bisect_right(self._cumulative, point, low, high - 1)]
 
 
 def _zipf_weights(rng: random.Random, count: int, exponent: float = 1.1) -> list[float]:
@@ -281,7 +293,7 @@ def _users(b: _Builder, sizes: DemoSizes) -> tuple[list[dict], list[datetime]]:
 
 
 def _entity_moment(b: _Builder) -> datetime:
-    # Most entities were seeded in the first week after launch and the rest added over time.
+    # Most entities date from the first week of the history, and the rest are added over time.
     if b.rng.random() < 0.6:
         return b.start + timedelta(days=7 * b.rng.random())
     return b.instant()
@@ -340,7 +352,8 @@ def _title(b: _Builder, topic: dict, country: dict) -> dict | str:
         if language == "en" or b.rng.random() < (0.7 if language == "es" else 0.4):
             title[language] = pattern.format(topic=topic_names.get(language, topic_names["en"]),
                                              place=country["name"][language])
-    return title["en"] if b.rng.random() < 0.03 else title  # older headlines: plain strings
+    # About 3% are older headlines, whose title is a plain string.
+    return title["en"] if b.rng.random() < 0.03 else title
 
 
 def _headlines(
@@ -373,13 +386,13 @@ def _headlines(
         })
         created.append(moment)
         # Reader interest is heavy-tailed, so a few headlines lead the most-viewed lists.
-        weights.append(b.rng.paretovariate(1.2) * (3.0 if breaking else 1.0))
+        weights.append(b.rng.lognormvariate(0.0, 1.0) * (3.0 if breaking else 1.0))
     return headlines, created, weights
 
 
 def _followed(b: _Builder, entities: list[dict], weights: list[float],
-              most: int) -> list[dict]:
-    chosen = b.rng.choices(entities, weights=weights, k=b.rng.randint(0, most))
+              max_count: int) -> list[dict]:
+    chosen = b.rng.choices(entities, weights=weights, k=b.rng.randint(0, max_count))
     return list({copy["id"]: copy for copy in map(_copy, chosen)}.values())
 
 
@@ -433,16 +446,12 @@ def _engagements(b: _Builder, sizes: DemoSizes, users: _CreatedBefore,
 
 
 def _reports(b: _Builder, sizes: DemoSizes, users: _CreatedBefore, headlines: _CreatedBefore,
-             comments: _CreatedBefore, sources: list[dict]) -> list[dict]:
+             comments: _CreatedBefore, sources: _CreatedBefore) -> list[dict]:
     reports = []
     for _ in range(sizes.reports):
         entity_type = b.pick({"headline": 55, "source": 15, "comment": 30})
-        if entity_type == "source":
-            moment, (reporter,) = _draw_with_targets(b, users)
-            entity = b.rng.choice(sources)
-        else:
-            targets = headlines if entity_type == "headline" else comments
-            moment, (reporter, entity) = _draw_with_targets(b, users, targets)
+        targets = {"headline": headlines, "source": sources, "comment": comments}[entity_type]
+        moment, (reporter, entity) = _draw_with_targets(b, users, targets)
         # Moderators clear the queue within about two weeks, so old reports are mostly resolved.
         age_days = (b.now - moment).total_seconds() / 86_400
         resolved = b.rng.random() < min(0.95, 0.15 + 0.8 * age_days / 14)
@@ -466,7 +475,7 @@ def _app_reviews(b: _Builder, sizes: DemoSizes, users: _CreatedBefore) -> list[d
             continue  # the platform keeps one review per user
         reviewed.add(user["_id"])
         feedback = b.pick({"positive": 72, "negative": 28})
-        # The app asks for a store review mainly after positive feedback.
+        # The app requests a store review mainly after positive feedback.
         requested = b.rng.random() < (0.55 if feedback == "positive" else 0.02)
         details = None
         if b.rng.random() < (0.25 if feedback == "positive" else 0.7):
@@ -591,8 +600,8 @@ def _analytics_events(b: _Builder, sizes: DemoSizes, users: _CreatedBefore,
     reward = [("adRewardEarned", {"rewardType": "adFree"}, 1.0),
               ("rewardGranted", {"rewardType": "adFree"}, 0.75)]
 
-    # Session counts are shares of the total; at scale 1 about 500 tours and 400
-    # personalizations start, 600 ads are watched and 1,800 logins are logged.
+    # Session counts are fixed shares of the total. At scale 1, 500 app tours and 400
+    # personalizations start, 600 rewarded ads are watched and 1,800 logins are logged.
     raw: list[tuple[str, datetime, dict, dict]] = []
     for _ in range(total // 40):
         raw += _funnel(b, users, tour, "appTourSkipped", 0.6)
@@ -627,7 +636,7 @@ def generate_dataset(
 
     ``now`` must be timezone-aware. No timestamp lies after it, except reward expiries, and
     none lies more than ``HISTORY_DAYS`` days before it. Raises ValueError for a naive ``now``
-    or a ``scale`` below 1.
+    or a ``scale`` below 1, and TypeError for a ``scale`` that is not an int.
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError(f"now must be a timezone-aware datetime, got naive {now!r}")
@@ -643,15 +652,19 @@ def generate_dataset(
     # Engagements, reports, reviews and events only refer to users and headlines that already
     # existed at their own timestamp.
     user_picker = _CreatedBefore(users, user_created, [b.rng.paretovariate(1.5) for _ in users])
-    headline_picker = _CreatedBefore(headlines, headline_created, headline_weights)
+    headline_picker = _CreatedBefore(headlines, headline_created, headline_weights,
+                                     recent=timedelta(days=3), recent_share=0.8)
     engagements, engagement_created = _engagements(b, sizes, user_picker, headline_picker)
     # Reports on comments point at engagements that carry a comment.
     commented = [i for i, engagement in enumerate(engagements) if engagement["comment"]]
     comment_picker = _CreatedBefore([engagements[i] for i in commented],
                                     [engagement_created[i] for i in commented],
                                     [1.0] * len(commented))
-    reports = _reports(b, sizes, user_picker, headline_picker, comment_picker,
-                       entities["sources"])
+    # A source's ObjectId carries its creation second, which is precise enough here.
+    sources = entities["sources"]
+    source_picker = _CreatedBefore(sources, [s["_id"].generation_time for s in sources],
+                                   [1.0] * len(sources))
+    reports = _reports(b, sizes, user_picker, headline_picker, comment_picker, source_picker)
 
     return {
         "users": users,

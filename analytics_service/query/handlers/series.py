@@ -43,17 +43,17 @@ def bucket_branches(field: str, match: dict[str, Any], context: RunContext) -> t
     return string_branch, date_branch
 
 
-def daily_counts(rows: list[dict[str, Any]], boundaries: list[Any]) -> list[float]:
+def daily_counts(rows: list[dict[str, Any]], boundaries: list[Any]) -> list[int]:
     """Place ``$bucket`` rows (keyed by their lower boundary) on the day axis."""
     index_of = {boundary: position for position, boundary in enumerate(boundaries[:-1])}
-    counts = [0.0] * (len(boundaries) - 1)
+    counts = [0] * (len(boundaries) - 1)
     for row in rows:
         if row["_id"] == OUTSIDE:
             continue
         position = index_of.get(row["_id"])
         if position is None:
             raise ValueError(f"$bucket returned an unknown boundary {row['_id']!r}")
-        counts[position] += number(row, "n")
+        counts[position] += int(number(row, "n"))
     return counts
 
 

@@ -1,0 +1,93 @@
+"""The aiohttp application: routes, security and the lifecycle of its resources.
+
+``create_app`` does no I/O. Each resource is one ``cleanup_ctx`` step, opened in order
+at startup and closed in reverse at shutdown: storage, indexes, sync service, scheduler.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import aiohttp_security
+from aiohttp import web
+
+from analytics_service.api import cards, health
+from analytics_service.api.auth import BearerIdentityPolicy, RoleAuthorizationPolicy
+from analytics_service.api.errors import error_middleware
+from analytics_service.api.keys import SCHEDULER, SETTINGS, STORAGE, SYNC_SERVICE
+from analytics_service.errors import ConfigurationError
+from analytics_service.scheduler import SyncScheduler
+from analytics_service.settings import Settings
+from analytics_service.storage.client import Storage, open_storage
+from analytics_service.storage.indexes import ensure_indexes
+from analytics_service.sync.service import SyncService
+
+logger = logging.getLogger(__name__)
+
+
+class _DatabaseProxy:
+    """Gives the authorization policy the database once storage has been opened."""
+
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
+
+    def __getitem__(self, name: str):
+        return self._app[STORAGE].database[name]
+
+
+def create_app(settings: Settings, *, storage: Storage | None = None, scheduler: bool = True) -> web.Application:
+    """Build the application; pass ``storage`` to share an already open store (it is not closed)."""
+    if settings.jwt_secret is None:
+        raise ConfigurationError(
+            "invalid configuration: ANALYTICS_JWT_SECRET is unset: the API needs it to verify bearer tokens; "
+            "set a random string of at least 32 characters"
+        )
+    app = web.Application(middlewares=[error_middleware])
+    app[SETTINGS] = settings
+    app.add_routes(health.routes)
+    app.add_routes(cards.routes)
+    aiohttp_security.setup(
+        app,
+        BearerIdentityPolicy(settings.jwt_secret.get_secret_value()),
+        RoleAuthorizationPolicy(_DatabaseProxy(app)),
+    )
+    app.cleanup_ctx.append(_storage_step(storage))
+    app.cleanup_ctx.append(_index_step)
+    app.cleanup_ctx.append(_sync_service_step)
+    if scheduler:
+        app.cleanup_ctx.append(_scheduler_step)
+    return app
+
+
+def _storage_step(shared: Storage | None):
+    async def step(app: web.Application) -> AsyncIterator[None]:
+        storage = shared if shared is not None else open_storage(app[SETTINGS])
+        app[STORAGE] = storage
+        yield
+        if shared is None:
+            await storage.close()
+
+    return step
+
+
+async def _index_step(app: web.Application) -> AsyncIterator[None]:
+    if app[SETTINGS].create_indexes:
+        await ensure_indexes(app[STORAGE].database)
+    else:
+        logger.info("index creation is off (ANALYTICS_CREATE_INDEXES=false)")
+    yield
+
+
+async def _sync_service_step(app: web.Application) -> AsyncIterator[None]:
+    app[SYNC_SERVICE] = SyncService(app[STORAGE].database, app[SETTINGS])
+    yield
+
+
+async def _scheduler_step(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    scheduler = SyncScheduler(app[SYNC_SERVICE], settings.sync_cron, settings.tz)
+    scheduler.start(run_now=settings.sync_on_startup)
+    app[SCHEDULER] = scheduler
+    yield
+    await scheduler.stop()

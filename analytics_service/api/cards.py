@@ -1,0 +1,75 @@
+"""Read API of the cards and of the sync runs; every route needs ``analytics.read``."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from analytics_service.api.auth import READ_PERMISSION, require_permission
+from analytics_service.api.errors import NotFound
+from analytics_service.api.keys import STORAGE
+from analytics_service.api.params import choose_language, parse_limit, parse_time_frame, reject_unknown
+from analytics_service.api.render import render_card
+from analytics_service.catalogue import CARDS_BY_ID, CardKind, cards_of_kind
+from analytics_service.storage import runs
+from analytics_service.storage.cards import read_cards
+
+PREFIX = "/api/v1/analytics"
+KIND_PATHS = {CardKind.KPI: "kpis", CardKind.CHART: "charts", CardKind.RANKED_LIST: "ranked-lists"}
+CARD_PARAMETERS = {"timeFrame", "lang"}
+
+routes = web.RouteTableDef()
+
+
+async def _list_cards(request: web.Request, kind: CardKind) -> web.Response:
+    await require_permission(request, READ_PERMISSION)
+    reject_unknown(dict(request.query), CARD_PARAMETERS)
+    frame = parse_time_frame(request.query.get("timeFrame"), kind)
+    language = choose_language(request.query.get("lang"), request.headers.get("Accept-Language"))
+    stored = await read_cards(request.app[STORAGE].database, kind)
+    cards = [render_card(card, stored.get(card.id), language, frame) for card in cards_of_kind(kind)]
+    return web.json_response({"kind": str(kind), "cards": cards})
+
+
+async def _one_card(request: web.Request, kind: CardKind) -> web.Response:
+    await require_permission(request, READ_PERMISSION)
+    card_id = request.match_info["card_id"]
+    card = CARDS_BY_ID.get(card_id)
+    if card is None:
+        raise NotFound(f"unknown card {card_id!r}", code="card_not_found")
+    if card.kind is not kind:
+        raise NotFound(
+            f"card {card_id!r} is a {card.kind} card; request {PREFIX}/{KIND_PATHS[card.kind]}/{card_id}",
+            code="card_not_found",
+        )
+    reject_unknown(dict(request.query), CARD_PARAMETERS)
+    frame = parse_time_frame(request.query.get("timeFrame"), kind)
+    language = choose_language(request.query.get("lang"), request.headers.get("Accept-Language"))
+    # The id was checked against the catalogue above, so only a known id reaches the query.
+    stored = await read_cards(request.app[STORAGE].database, kind, [card.id])
+    return web.json_response(render_card(card, stored.get(card.id), language, frame))
+
+
+def _register_kind(kind: CardKind) -> None:
+    path = f"{PREFIX}/{KIND_PATHS[kind]}"
+
+    async def list_handler(request: web.Request) -> web.Response:
+        return await _list_cards(request, kind)
+
+    async def one_handler(request: web.Request) -> web.Response:
+        return await _one_card(request, kind)
+
+    routes.get(path, name=f"{kind}-list")(list_handler)
+    routes.get(path + "/{card_id}", name=f"{kind}-one")(one_handler)
+
+
+for _kind in CardKind:
+    _register_kind(_kind)
+
+
+@routes.get(f"{PREFIX}/sync-runs", name="sync-runs")
+async def list_sync_runs(request: web.Request) -> web.Response:
+    await require_permission(request, READ_PERMISSION)
+    reject_unknown(dict(request.query), {"limit"})
+    limit = parse_limit(request.query.get("limit"))
+    records = await runs.list_runs(request.app[STORAGE].database, limit)
+    return web.json_response({"runs": records})

@@ -1,0 +1,38 @@
+"""Probe endpoints; no authentication, so load balancers and orchestrators can call them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import web
+
+from analytics_service.api.keys import SCHEDULER, STORAGE
+
+logger = logging.getLogger(__name__)
+
+PING_TIMEOUT_SECONDS = 2.0
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/healthz", name="healthz")
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+@routes.get("/readyz", name="readyz")
+async def readyz(request: web.Request) -> web.Response:
+    checks = {"database": "ok", "scheduler": "ok"}
+    try:
+        await asyncio.wait_for(request.app[STORAGE].ping(), PING_TIMEOUT_SECONDS)
+    except Exception as error:  # any failure means "not ready", reported with its cause
+        checks["database"] = f"failed: {type(error).__name__}: {error}"[:300]
+    scheduler = request.app.get(SCHEDULER)
+    if scheduler is None or not scheduler.running:
+        checks["scheduler"] = "failed: the scheduler is not running"
+    ready = all(value == "ok" for value in checks.values())
+    if not ready:
+        failed = ", ".join(name for name, value in checks.items() if value != "ok")
+        return web.json_response({"status": "unavailable", "failed": failed, "checks": checks}, status=503)
+    return web.json_response({"status": "ready", "checks": checks})

@@ -1,0 +1,15 @@
+"""Typed application keys for what the lifecycle steps put on the app."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from analytics_service.scheduler import SyncScheduler
+from analytics_service.settings import Settings
+from analytics_service.storage.client import Storage
+from analytics_service.sync.service import SyncService
+
+SETTINGS = web.AppKey("settings", Settings)
+STORAGE = web.AppKey("storage", Storage)
+SYNC_SERVICE = web.AppKey("sync_service", SyncService)
+SCHEDULER = web.AppKey("scheduler", SyncScheduler)

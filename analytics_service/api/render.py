@@ -1,0 +1,74 @@
+"""Shapes stored card documents into API responses in the requested language.
+
+The API is the service's own contract, so unlike the stored documents it shows every
+frame of a card: an unavailable frame has ``value: null`` and its ``reason``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from analytics_service.catalogue import Card, CardKind
+from analytics_service.catalogue.labels import pick_label, sanitize_language_map
+from analytics_service.timeframes import TimeFrame
+
+
+def _localise(labels: Any, language: str) -> str | None:
+    clean = sanitize_language_map(labels)
+    return None if clean is None else pick_label(clean, language)
+
+
+def _frame(card: Card, stored: Any, language: str) -> Any:
+    if card.kind is CardKind.KPI:
+        return {**stored, "status": "ok"}
+    if card.kind is CardKind.CHART:
+        points = []
+        for point in stored:
+            rendered = {"timestamp": point.get("timestamp"), "label": _localise(point.get("label"), language),
+                        "value": point.get("value")}
+            if "key" in point:
+                rendered["key"] = point["key"]
+            points.append(rendered)
+        return {"status": "ok", "points": points}
+    rows = [{"entityId": row.get("entityId"), "displayTitle": _localise(row.get("displayTitle"), language),
+             "metricValue": row.get("metricValue")} for row in stored]
+    return {"status": "ok", "rows": rows}
+
+
+def render_card(card: Card, document: dict[str, Any] | None, language: str, frame: TimeFrame | None) -> dict[str, Any]:
+    frames = [frame] if frame is not None else list(card.frames)
+    body: dict[str, Any] = {
+        "cardId": card.id,
+        "kind": str(card.kind),
+        "label": pick_label(card.label, language),
+        "language": language,
+        "unit": str(card.unit),
+        "increaseIsBad": card.increase_is_bad,
+        "source": card.source_name,
+    }
+    if card.chart_type is not None:
+        body["type"] = str(card.chart_type)
+    if document is None:
+        body.update(status="notComputed", computedAt=None, runId=None,
+                    timeFrames={str(item): {"status": "notComputed", "value": None,
+                                            "reason": "no sync has computed this card yet"} for item in frames})
+        return body
+
+    stored_frames = document.get("timeFrames") or {}
+    unavailable = document.get("unavailable") or {}
+    rendered = {}
+    for item in frames:
+        key = str(item)
+        if key in stored_frames:
+            rendered[key] = _frame(card, stored_frames[key], language)
+        else:
+            reason = unavailable.get(key, "the last sync stored no data for this time frame")
+            rendered[key] = {"status": "unavailable", "value": None, "reason": reason}
+    body.update(
+        status=document.get("status"),
+        computedAt=document.get("computedAt"),
+        runId=document.get("runId"),
+        skippedDocuments=document.get("skippedDocuments"),
+        timeFrames=rendered,
+    )
+    return body

@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import SecretStr
+from pymongo.errors import PyMongoError
 
 from analytics_service.api.app import create_app
 from analytics_service.api.auth import READ_PERMISSION, mint_token
@@ -49,6 +50,10 @@ async def sync_once(settings: Settings) -> int:
         if settings.create_indexes:
             await ensure_indexes(storage.database)
         result = await SyncService(storage.database, settings).run(Trigger.CLI)
+    except PyMongoError as error:
+        # The run could not even be recorded; nothing was written.
+        print(f"sync failed: the database did not answer: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
     finally:
         await storage.close()
     _print_result(result)

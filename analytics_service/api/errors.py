@@ -18,14 +18,15 @@ _CODES_BY_STATUS = {
 }
 
 
-class ApiError(web.HTTPException):
+class ApiError(Exception):
     """An HTTP error with a stable machine-readable code and a message for people."""
 
     def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
         self.status_code = status
-        super().__init__(headers=headers)
         self.code = code
         self.message = message
+        self.headers = headers
 
 
 class BadRequest(ApiError):

@@ -1,0 +1,50 @@
+"""A database wrapper that makes chosen operations fail, for fault tests."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+
+class FaultyCollection:
+    def __init__(self, collection: Any, database: FaultyDatabase) -> None:
+        self._collection = collection
+        self._database = database
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._collection, name)
+
+    def find(self, *args: Any, **kwargs: Any) -> Any:
+        return self._collection.find(*args, **kwargs)
+
+    async def aggregate(self, pipeline, **kwargs):
+        name = self._collection.name
+        if self._database.blocker is not None:
+            await self._database.blocker.wait()
+        if name in self._database.failing_aggregations:
+            raise self._database.failing_aggregations[name]
+        if name in self._database.empty_aggregations:
+            return await self._collection.aggregate([{"$match": {"_id": "never matches"}}], **kwargs)
+        return await self._collection.aggregate(pipeline, **kwargs)
+
+    async def bulk_write(self, requests, **kwargs):
+        if self._collection.name in self._database.failing_writes:
+            raise self._database.failing_writes[self._collection.name]
+        return await self._collection.bulk_write(requests, **kwargs)
+
+
+class FaultyDatabase:
+    """Wraps a database; set the dictionaries to make operations on a collection fail."""
+
+    def __init__(self, database: Any) -> None:
+        self._database = database
+        self.failing_aggregations: dict[str, Exception] = {}
+        self.empty_aggregations: set[str] = set()
+        self.failing_writes: dict[str, Exception] = {}
+        self.blocker: asyncio.Event | None = None
+
+    def __getitem__(self, name: str) -> FaultyCollection:
+        return FaultyCollection(self._database[name], self)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._database, name)

@@ -1,0 +1,135 @@
+"""The command line as a user runs it: exit codes, one-line errors and the demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from analytics_service.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def clean_env(monkeypatch, tmp_path):
+    for variable in list(os.environ):
+        if variable.startswith("ANALYTICS_"):
+            monkeypatch.delenv(variable)
+    # No .env of the developer's leaks in: the command runs in an empty directory.
+    monkeypatch.chdir(tmp_path)
+
+
+def test_invalid_timezone_exits_2_with_one_line(clean_env, monkeypatch, capsys):
+    monkeypatch.setenv("ANALYTICS_TIMEZONE", "Not/AZone")
+    assert main(["sync"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0
+    assert "ANALYTICS_TIMEZONE='Not/AZone'" in error
+    assert "IANA time zone" in error
+
+
+def test_sync_on_empty_embedded_engine_exits_0(clean_env, capsys):
+    assert main(["sync"]) == 0
+    assert "succeeded" in capsys.readouterr().out
+
+
+def test_sync_with_database_down_exits_1(clean_env, monkeypatch, capsys):
+    # Port 1 on the loopback interface refuses connections at once.
+    monkeypatch.setenv("ANALYTICS_MONGODB_URI", "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=300")
+    monkeypatch.setenv("ANALYTICS_CREATE_INDEXES", "false")
+    assert main(["sync"]) == 1
+    assert "database" in capsys.readouterr().err.lower()
+
+
+def test_serve_without_secret_exits_2(clean_env, capsys):
+    assert main(["serve"]) == 2
+    assert "ANALYTICS_JWT_SECRET" in capsys.readouterr().err
+
+
+def test_unknown_subcommand_exits_2(clean_env):
+    with pytest.raises(SystemExit) as raised:
+        main(["refresh"])
+    assert raised.value.code == 2
+
+
+def test_demo_scale_zero_is_rejected(clean_env):
+    with pytest.raises(SystemExit) as raised:
+        main(["demo", "--scale", "0"])
+    assert raised.value.code == 2
+
+
+def test_import_missing_directory_exits_2(clean_env, tmp_path, capsys):
+    assert main(["import", str(tmp_path / "missing"), "--no-progress"]) == 2
+    assert "missing" in capsys.readouterr().err
+
+
+def test_import_reports_invalid_line_and_exits_1(clean_env, tmp_path, capsys):
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "users.jsonl").write_text('{"_id": {"$oid": "6643b1b7a4a4e6e1a8e7b1a0"}}\n{not json\n')
+    assert main(["import", str(export), "--no-progress"]) == 1
+    captured = capsys.readouterr()
+    assert "users: 1 inserted, 1 invalid" in captured.out
+    assert "users.jsonl:2" in captured.err
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _get(url: str, token: str | None = None) -> tuple[int, dict]:
+    request = urllib.request.Request(url)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+def test_demo_serves_cards_with_printed_token(tmp_path):
+    port = _free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ANALYTICS_")}
+    env.update(ANALYTICS_HOST="127.0.0.1", ANALYTICS_PORT=str(port))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "analytics_service", "demo"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        lines = []
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if line.startswith("try: curl"):
+                break
+        output = "".join(lines)
+        assert "serving on" in output, output
+        token = lines[lines.index("admin bearer token, valid for 24 hours:\n") + 1].strip()
+        base = f"http://127.0.0.1:{port}/api/v1/analytics"
+
+        status, body = _get(f"{base}/kpis", token)
+        assert status == 200
+        assert all(card["status"] != "notComputed" for card in body["cards"])
+        status, _ = _get(f"{base}/kpis")
+        assert status == 401
+        status, body = _get(f"{base}/charts/usersRegistrationsOverTime?timeFrame=month", token)
+        assert len(body["timeFrames"]["month"]["points"]) == 30
+    finally:
+        process.send_signal(signal.SIGINT)
+        remaining, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, remaining

@@ -52,7 +52,7 @@ async def sync_once(settings: Settings) -> int:
         result = await SyncService(storage.database, settings).run(Trigger.CLI)
     except PyMongoError as error:
         # The run could not even be recorded; nothing was written.
-        print(f"sync failed: the database did not answer: {type(error).__name__}: {error}", file=sys.stderr)
+        print(f"sync failed: the database did not respond: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
     finally:
         await storage.close()

@@ -27,6 +27,11 @@ class SyncScheduler:
     def running(self) -> bool:
         return self._cron is not None
 
+    @property
+    def busy(self) -> bool:
+        """Whether a sync started by this scheduler is still going."""
+        return bool(self._tasks)
+
     def start(self, run_now: bool) -> None:
         self._cron = aiocron.crontab(self._cron_expression, func=self._tick, start=True, tz=self._tz)
         logger.info("scheduler started: cron=%r time zone=%s", self._cron_expression, self._tz)

@@ -3,7 +3,7 @@
 Tokens are JWTs signed with HS256 and ``ANALYTICS_JWT_SECRET``; ``exp`` and ``sub`` are
 required and the algorithm is pinned, so ``alg: none`` and other algorithms fail. The
 subject is a user id: the user's role in the ``users`` document grants permissions
-(``admin`` holds ``analytics.read``). Machine clients carry a ``permissions`` claim.
+(``admin`` has ``analytics.read``). Machine clients carry a ``permissions`` claim.
 """
 
 from __future__ import annotations

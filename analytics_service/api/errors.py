@@ -1,4 +1,4 @@
-"""JSON error bodies: every failure answers ``{"error": {"code", "message"}}``."""
+"""JSON error bodies: every failure returns ``{"error": {"code", "message"}}``."""
 
 from __future__ import annotations
 

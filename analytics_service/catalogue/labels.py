@@ -1,6 +1,6 @@
 """Display labels of enum values that appear as bar-chart categories.
 
-Labels are language maps over the dashboard's ten language codes; ``en`` is always
+Labels are language maps over the dashboard's ten language codes. ``en`` is always
 present, and a missing language falls back to ``en`` when a label is read.
 """
 
@@ -103,7 +103,7 @@ def sanitize_language_map(value: object) -> dict[str, str] | None:
     """Reduce a stored name or title to a language map the dashboard accepts.
 
     Older documents hold a plain string, read as English. Unknown language codes and
-    non-string entries are dropped; without ``en`` the first remaining entry stands in.
+    non-string entries are dropped. Without ``en``, the first remaining entry is used as English.
     Returns None when nothing usable is left.
     """
     if isinstance(value, str):

@@ -8,6 +8,7 @@ written, so its last good document stays in place. The run record in
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -42,6 +43,7 @@ class RunStatus(StrEnum):
     SUCCEEDED = "succeeded"
     PARTIAL = "partial"
     FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 @dataclass
@@ -115,11 +117,19 @@ async def run_sync(
 
     context = RunContext(now=now, tz=tz, database=database)
     outcomes: dict[str, CardOutcome] = {}
-    batches = Batches()
-    readers = _plan(selected, context, batches, run_id, outcomes)
-    results = await _extract(context, batches, run_id)
-    documents = await _transform(selected, readers, results, run_id, now, outcomes)
-    await _load(database, documents, run_id, outcomes)
+    try:
+        batches = Batches()
+        readers = _plan(selected, context, batches, run_id, outcomes)
+        results = await _extract(context, batches, run_id)
+        documents = await _transform(selected, readers, results, run_id, now, outcomes)
+        await _load(database, documents, run_id, outcomes)
+    except asyncio.CancelledError:
+        # Record the cancellation even while being cancelled, then let it propagate.
+        logger.warning("run %s cancelled", run_id)
+        await asyncio.shield(runs.update_run(database, run_id, {
+            "finishedAt": format_timestamp(clock()), "status": str(RunStatus.CANCELLED),
+        }))
+        raise
 
     ordered = [outcomes[card.id] for card in selected]
     status = _run_status(ordered)

@@ -28,7 +28,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {"admin": frozenset({READ_PERMISSI
 # Role lookups are cached briefly so a dashboard opening a dozen cards costs one query.
 ROLE_CACHE_SECONDS = 30.0
 
-_PRINCIPAL_KEY = "analytics_principal"
+_PRINCIPAL_KEY = web.RequestKey("analytics_principal", object)
 
 
 @dataclass(frozen=True)

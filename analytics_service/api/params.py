@@ -59,7 +59,8 @@ def choose_language(lang: str | None, accept_language: str | None) -> str:
 def parse_limit(value: str | None) -> int:
     if value is None:
         return DEFAULT_RUN_LIMIT
-    if not value.isdigit() or not 1 <= int(value) <= MAX_RUN_LIMIT:
+    # Only ASCII digits: str.isdigit() also accepts superscripts and other scripts' digits.
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_RUN_LIMIT:
         raise BadRequest(f"invalid limit {value!r}; expected an integer from 1 to {MAX_RUN_LIMIT}")
     return int(value)
 

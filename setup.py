@@ -13,6 +13,7 @@ setup(
         "aiohttp-security>=0.5,<0.6",
         "aiocron>=2.1,<3",
         "cronsim>=2.6,<3",
+        "google-analytics-data>=0.18,<1",
         "mongomock>=4.3,<5",
         "pydantic>=2.7,<3",
         "pydantic-settings>=2.7,<3",

@@ -40,7 +40,10 @@ CHART_FRAMES: tuple[TimeFrame, ...] = (TimeFrame.WEEK, TimeFrame.MONTH, TimeFram
 # Accepted ISO-8601 forms: date, "T", time to the second, optional fraction, optional Z.
 # Anything else (offsets, a space instead of "T", dates alone) is counted as malformed,
 # because a string comparison against the window bounds would misplace it.
-ISO_TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z?$"
+# The pattern runs in MongoDB (PCRE) and in Python, so it avoids what they read
+# differently: [0-9] instead of \d (Unicode digits in Python), and "(?![\s\S])" instead
+# of "$", which in both engines also matches before a final newline.
+ISO_TIMESTAMP_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z?(?![\s\S])"
 _ISO_TIMESTAMP = re.compile(ISO_TIMESTAMP_PATTERN)
 
 

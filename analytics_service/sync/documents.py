@@ -61,6 +61,9 @@ def kpi_frame_document(frame: KpiFrame, unit: Unit) -> dict[str, Any]:
 
 
 def point_document(point: DataPoint) -> dict[str, Any]:
+    # The dashboard reads a point as a time point or a category, never both.
+    if (point.timestamp is None) == (point.label is None):
+        raise ValueError(f"a data point needs exactly one of timestamp and label, got {point}")
     document: dict[str, Any] = {"timestamp": point.timestamp, "label": point.label, "value": point.value}
     if point.key is not None:
         document["key"] = point.key

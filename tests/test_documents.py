@@ -20,9 +20,9 @@ from analytics_service.sync.documents import (
     card_document,
     format_trend,
     kpi_frame_document,
-    point_document,
     percent_change,
     point_change,
+    point_document,
 )
 from analytics_service.timeframes import ISO_TIMESTAMP_PATTERN, TimeFrame, parse_timestamp
 

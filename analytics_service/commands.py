@@ -22,6 +22,7 @@ from analytics_service.clock import utc_now
 from analytics_service.demo.generator import DEMO_ADMIN_ID, generate_dataset
 from analytics_service.demo.importer import DatasetError, import_directory
 from analytics_service.errors import ConfigurationError
+from analytics_service.providers.registry import open_providers
 from analytics_service.settings import Settings
 from analytics_service.storage.client import open_storage
 from analytics_service.storage.indexes import ensure_indexes
@@ -49,7 +50,9 @@ async def sync_once(settings: Settings) -> int:
             logger.warning("sync on the embedded engine reads an empty database; set ANALYTICS_MONGODB_URI")
         if settings.create_indexes:
             await ensure_indexes(storage.database)
-        result = await SyncService(storage.database, settings).run(Trigger.CLI)
+        async with open_providers(settings, storage.database) as providers:
+            await providers.check_selection(storage.database)
+            result = await SyncService(storage.database, settings, providers).run(Trigger.CLI)
     except PyMongoError as error:
         # The run could not even be recorded; nothing was written.
         print(f"sync failed: the database did not respond: {type(error).__name__}: {error}", file=sys.stderr)
@@ -62,8 +65,10 @@ async def sync_once(settings: Settings) -> int:
 
 def _print_result(result: SyncResult) -> None:
     refreshed = len(result.outcomes) - len(result.failed_cards)
+    provider = result.provider.get("selected") or "none"
     print(f"run {result.run_id}: {result.status}, {refreshed} cards refreshed, "
-          f"{len(result.failed_cards)} failed, {result.stats.get('roundTrips', 0)} database round trips")
+          f"{len(result.failed_cards)} failed, {result.stats.get('roundTrips', 0)} database round trips, "
+          f"provider {provider} ({result.provider.get('requests', 0)} requests)")
     for outcome in result.failed_cards:
         print(f"  failed {outcome.card_id}: {outcome.error}")
 
@@ -94,6 +99,10 @@ def demo(settings: Settings, dataset: Path | None, scale: int) -> int:
         settings = settings.model_copy(update={"jwt_secret": SecretStr(secrets.token_urlsafe(48))})
     # The demo syncs once before serving, so the scheduler does not repeat it at start.
     settings = settings.model_copy(update={"sync_on_startup": False})
+    if "provider" not in settings.model_fields_set:
+        # The generated platform logs its events to analytics_events, so the demo reports
+        # from there unless the operator chose a provider.
+        settings = settings.model_copy(update={"provider": "events"})
     try:
         return asyncio.run(_demo(settings, dataset, scale))
     except DatasetError as error:
@@ -114,8 +123,9 @@ async def _demo(settings: Settings, dataset: Path | None, scale: int) -> int:
         if settings.create_indexes:
             await ensure_indexes(storage.database)
 
-        started = time.perf_counter()
-        result = await SyncService(storage.database, settings).run(Trigger.CLI)
+        async with open_providers(settings, storage.database) as providers:
+            started = time.perf_counter()
+            result = await SyncService(storage.database, settings, providers).run(Trigger.CLI)
         _print_result(result)
         print(f"first sync took {time.perf_counter() - started:.1f} s")
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import zoneinfo
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from cronsim import CronSim, CronSimError
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from analytics_service.errors import ConfigurationError
@@ -21,6 +21,8 @@ ENV_PREFIX = "ANALYTICS_"
 
 # Minimum HS256 key length: RFC 7518 section 3.2 requires a key of at least 256 bits.
 MIN_JWT_SECRET_LENGTH = 32
+
+SECRET_FIELDS = {"jwt_secret", "mongodb_uri", "ga4_credentials_json", "mixpanel_secret"}
 
 
 class Settings(BaseSettings):
@@ -53,6 +55,39 @@ class Settings(BaseSettings):
         description="Create the service's indexes at startup; false for operators who manage indexes themselves.",
     )
     log_level: str = Field(default="INFO", description="Log level: DEBUG, INFO, WARNING or ERROR.")
+
+    provider: Literal["auto", "ga4", "mixpanel", "events", "none"] = Field(
+        default="auto",
+        description="Analytics provider of the provider-backed cards: auto (from remote_configs), ga4, mixpanel, "
+        "events or none.",
+    )
+    provider_timeout_seconds: float = Field(
+        default=60.0, gt=0, le=600, description="Time limit of one provider request, retries included, in seconds."
+    )
+    events_collection: str = Field(
+        default="analytics_events", description="Collection of the platform's own events, read by the events provider."
+    )
+    ga4_property_id: str | None = Field(default=None, description="GA4 property id (digits only).")
+    ga4_credentials_file: Path | None = Field(default=None, description="Path of a GA4 service-account JSON key file.")
+    ga4_credentials_json: SecretStr | None = Field(
+        default=None, description="GA4 service-account JSON key as a string, instead of a file."
+    )
+    ga4_endpoint: str | None = Field(
+        default=None,
+        description="host:port of the GA4 Data API; unset uses Google's. A loopback address is reached without TLS.",
+    )
+    mixpanel_project_id: str | None = Field(default=None, description="Mixpanel project id (digits only).")
+    mixpanel_username: str | None = Field(default=None, description="Mixpanel service-account username.")
+    mixpanel_secret: SecretStr | None = Field(default=None, description="Mixpanel service-account secret.")
+    mixpanel_region: Literal["us", "eu", "in"] = Field(
+        default="us", description="Mixpanel data residency region: us, eu or in."
+    )
+    mixpanel_hourly_limit: int = Field(
+        default=60, ge=1, le=10000, description="Maximum Mixpanel query requests per hour from this process."
+    )
+    mixpanel_base_url: str | None = Field(
+        default=None, description="Base URL of the Mixpanel query API; unset derives it from the region."
+    )
 
     @field_validator("database")
     @classmethod
@@ -88,6 +123,41 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < MIN_JWT_SECRET_LENGTH:
             raise ValueError(f"expected at least {MIN_JWT_SECRET_LENGTH} characters")
         return value
+
+    @field_validator("ga4_property_id", "mixpanel_project_id")
+    @classmethod
+    def _check_numeric_id(cls, value: str | None) -> str | None:
+        if value is not None and not (value.isascii() and value.isdigit()):
+            raise ValueError("expected a numeric id such as 123456789")
+        return value
+
+    @field_validator("events_collection")
+    @classmethod
+    def _check_collection(cls, value: str) -> str:
+        if not value or value.startswith(("system.", "$")) or "$" in value or "\x00" in value:
+            raise ValueError("expected a MongoDB collection name")
+        return value
+
+    @model_validator(mode="after")
+    def _check_selected_provider(self) -> Settings:
+        missing = self.missing_provider_settings(self.provider)
+        if missing:
+            raise ValueError(
+                f"ANALYTICS_PROVIDER={self.provider} needs {', '.join(missing)}; set them or choose another provider"
+            )
+        return self
+
+    def missing_provider_settings(self, provider: str) -> list[str]:
+        """Return the unset variables that ``provider`` needs, empty when it is configured."""
+        if provider == "ga4":
+            missing = [] if self.ga4_property_id else [env_name("ga4_property_id")]
+            if self.ga4_credentials_file is None and self.ga4_credentials_json is None:
+                missing.append(f"{env_name('ga4_credentials_file')} or {env_name('ga4_credentials_json')}")
+            return missing
+        if provider == "mixpanel":
+            needed = ("mixpanel_project_id", "mixpanel_username", "mixpanel_secret")
+            return [env_name(name) for name in needed if getattr(self, name) is None]
+        return []
 
     @field_validator("log_level")
     @classmethod
@@ -133,9 +203,13 @@ def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Set
 def _describe_validation_error(err: ValidationError) -> str:
     lines = []
     for problem in err.errors():
-        field = str(problem["loc"][0]) if problem["loc"] else "?"
+        if not problem["loc"]:
+            # A check across several settings names the variables in its own message.
+            lines.append("invalid configuration: " + problem["msg"].removeprefix("Value error, "))
+            continue
+        field = str(problem["loc"][0])
         value = problem.get("input")
-        if field in {"jwt_secret", "mongodb_uri"}:
+        if field in SECRET_FIELDS:
             shown = "(hidden)"
         else:
             shown = repr(value)

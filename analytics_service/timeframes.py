@@ -38,12 +38,21 @@ KPI_FRAMES: tuple[TimeFrame, ...] = (TimeFrame.DAY, TimeFrame.WEEK, TimeFrame.MO
 CHART_FRAMES: tuple[TimeFrame, ...] = (TimeFrame.WEEK, TimeFrame.MONTH, TimeFrame.YEAR)
 
 # Accepted ISO-8601 forms: date, "T", time to the second, optional fraction, optional Z.
-# Anything else (offsets, a space instead of "T", dates alone) is counted as malformed,
-# because a string comparison against the window bounds would misplace it.
+# Anything else (offsets, a space instead of "T", dates alone, a 31 November) is counted as
+# malformed, because a string comparison against the window bounds would misplace it.
 # The pattern runs in MongoDB (PCRE) and in Python, so it avoids what they read
 # differently: [0-9] instead of \d (Unicode digits in Python), and "(?![\s\S])" instead
 # of "$", which in both engines also matches before a final newline.
-ISO_TIMESTAMP_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z?(?![\s\S])"
+# NOTE: 29 February passes the pattern in every year; parse_timestamp rejects it outside
+# leap years, so such a value is counted in database windows but not in Python checks.
+_DAY_OF_MONTH = (
+    r"(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
+    r"|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
+    r"|02-(?:0[1-9]|1[0-9]|2[0-9]))"
+)
+ISO_TIMESTAMP_PATTERN = (
+    r"^[0-9]{4}-" + _DAY_OF_MONTH + r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?Z?(?![\s\S])"
+)
 _ISO_TIMESTAMP = re.compile(ISO_TIMESTAMP_PATTERN)
 
 
@@ -160,3 +169,23 @@ def format_timestamp(moment: datetime) -> str:
 def format_local_midnight(day: date, tz: tzinfo) -> str:
     """Format the start of ``day`` in ``tz`` with its UTC offset, e.g. 2026-03-29T00:00:00+01:00."""
     return datetime.combine(day, time(0), tzinfo=tz).isoformat()
+
+
+def complete_day_ranges(frame: TimeFrame, now: datetime, tz: tzinfo) -> tuple[tuple[date, date], tuple[date, date]]:
+    """Return the last N complete calendar days before today in ``tz`` and the N days before them.
+
+    Analytics providers report whole days, and the current day is still incomplete
+    (GA4 keeps revising the last 48 hours), so provider-backed frames end yesterday,
+    as GA4's own "last 7 days" does. Both ends of each range are inclusive.
+    """
+    today = require_aware(now).astimezone(tz).date()
+    end = today - timedelta(days=1)
+    start = today - timedelta(days=frame.days)
+    previous_end = start - timedelta(days=1)
+    previous_start = start - timedelta(days=frame.days)
+    return (start, end), (previous_start, previous_end)
+
+
+def day_range_window(start: date, end: date, tz: tzinfo) -> Window:
+    """Return the UTC window of whole calendar days ``start`` to ``end`` (inclusive) in ``tz``."""
+    return Window(local_midnight(start, tz), local_midnight(end + timedelta(days=1), tz))

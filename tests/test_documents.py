@@ -12,7 +12,7 @@ from analytics_service.catalogue.sources import (
     DailyCount,
     GroupCount,
     MostLikedHeadlines,
-    ProviderMetric,
+    ProviderEngagementRate,
     WindowCount,
 )
 from analytics_service.sync.data import CardData, DataPoint, FrameUnavailable, KpiFrame, RankedRow
@@ -30,7 +30,7 @@ DAY, WEEK, MONTH, YEAR = TimeFrame.DAY, TimeFrame.WEEK, TimeFrame.MONTH, TimeFra
 
 COUNT_KPI = Card("testCountKpi", CardKind.KPI, {"en": "Count", "es": "Cuenta"}, WindowCount("users"))
 RATE_KPI = Card(
-    "testRateKpi", CardKind.KPI, {"en": "Rate"}, ProviderMetric("reactions per view"), unit=Unit.PERCENT
+    "testRateKpi", CardKind.KPI, {"en": "Rate"}, ProviderEngagementRate(), unit=Unit.PERCENT
 )
 LINE_CHART = Card(
     "testLineChart", CardKind.CHART, {"en": "Per day"}, DailyCount("users"), chart_type=ChartType.LINE

@@ -103,13 +103,13 @@ def test_summary_hides_secrets():
 
 def test_every_setting_is_in_env_example():
     text = (ROOT / ".env.example").read_text()
-    documented = set(re.findall(r"^#? ?(ANALYTICS_[A-Z_]+)=", text, flags=re.MULTILINE))
+    documented = set(re.findall(r"^#? ?(ANALYTICS_[A-Z0-9_]+)=", text, flags=re.MULTILINE))
     assert documented == set(ALL_VARIABLES)
 
 
 def test_every_setting_is_in_readme_table():
     text = (ROOT / "README.md").read_text()
-    documented = set(re.findall(r"^\| `(ANALYTICS_[A-Z_]+)` \|", text, flags=re.MULTILINE))
+    documented = set(re.findall(r"^\| `(ANALYTICS_[A-Z0-9_]+)` \|", text, flags=re.MULTILINE))
     assert documented == set(ALL_VARIABLES)
 
 

@@ -1,7 +1,8 @@
 """The aiohttp application: routes, security and the lifecycle of its resources.
 
 ``create_app`` does no I/O. Each resource is one ``cleanup_ctx`` step, opened in order
-at startup and closed in reverse at shutdown: storage, indexes, sync service, scheduler.
+at startup and closed in reverse at shutdown: storage, indexes, providers, sync service,
+scheduler.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from aiohttp import web
 from analytics_service.api import cards, health
 from analytics_service.api.auth import BearerIdentityPolicy, RoleAuthorizationPolicy
 from analytics_service.api.errors import error_middleware
-from analytics_service.api.keys import SCHEDULER, SETTINGS, STORAGE, SYNC_SERVICE
+from analytics_service.api.keys import PROVIDERS, SCHEDULER, SETTINGS, STORAGE, SYNC_SERVICE
 from analytics_service.errors import ConfigurationError
+from analytics_service.providers.registry import open_providers
 from analytics_service.scheduler import SyncScheduler
 from analytics_service.settings import Settings
 from analytics_service.storage.client import Storage, open_storage
@@ -54,6 +56,7 @@ def create_app(settings: Settings, *, storage: Storage | None = None, scheduler:
     )
     app.cleanup_ctx.append(_storage_step(storage))
     app.cleanup_ctx.append(_index_step)
+    app.cleanup_ctx.append(_provider_step)
     app.cleanup_ctx.append(_sync_service_step)
     if scheduler:
         app.cleanup_ctx.append(_scheduler_step)
@@ -79,8 +82,15 @@ async def _index_step(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
+async def _provider_step(app: web.Application) -> AsyncIterator[None]:
+    async with open_providers(app[SETTINGS], app[STORAGE].database) as registry:
+        await registry.check_selection(app[STORAGE].database)
+        app[PROVIDERS] = registry
+        yield
+
+
 async def _sync_service_step(app: web.Application) -> AsyncIterator[None]:
-    app[SYNC_SERVICE] = SyncService(app[STORAGE].database, app[SETTINGS])
+    app[SYNC_SERVICE] = SyncService(app[STORAGE].database, app[SETTINGS], app[PROVIDERS])
     yield
 
 

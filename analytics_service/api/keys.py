@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from analytics_service.providers.registry import ProviderRegistry
 from analytics_service.scheduler import SyncScheduler
 from analytics_service.settings import Settings
 from analytics_service.storage.client import Storage
@@ -13,3 +14,4 @@ SETTINGS = web.AppKey("settings", Settings)
 STORAGE = web.AppKey("storage", Storage)
 SYNC_SERVICE = web.AppKey("sync_service", SyncService)
 SCHEDULER = web.AppKey("scheduler", SyncScheduler)
+PROVIDERS = web.AppKey("providers", ProviderRegistry)

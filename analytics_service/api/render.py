@@ -18,18 +18,25 @@ def _localise(labels: Any, language: str) -> str | None:
     return None if clean is None else pick_label(clean, language)
 
 
-def _frame(card: Card, stored: Any, language: str) -> Any:
+def _points(stored: list[dict[str, Any]], language: str) -> list[dict[str, Any]]:
+    points = []
+    for point in stored:
+        rendered = {"timestamp": point.get("timestamp"), "label": _localise(point.get("label"), language),
+                    "value": point.get("value")}
+        if "key" in point:
+            rendered["key"] = point["key"]
+        points.append(rendered)
+    return points
+
+
+def _frame(card: Card, stored: Any, language: str, asides: Any) -> Any:
     if card.kind is CardKind.KPI:
         return {**stored, "status": "ok"}
     if card.kind is CardKind.CHART:
-        points = []
-        for point in stored:
-            rendered = {"timestamp": point.get("timestamp"), "label": _localise(point.get("label"), language),
-                        "value": point.get("value")}
-            if "key" in point:
-                rendered["key"] = point["key"]
-            points.append(rendered)
-        return {"status": "ok", "points": points}
+        rendered = {"status": "ok", "points": _points(stored, language)}
+        if asides is not None:
+            rendered["asides"] = _points(asides, language)
+        return rendered
     rows = [{"entityId": row.get("entityId"), "displayTitle": _localise(row.get("displayTitle"), language),
              "metricValue": row.get("metricValue")} for row in stored]
     return {"status": "ok", "rows": rows}
@@ -56,11 +63,12 @@ def render_card(card: Card, document: dict[str, Any] | None, language: str, fram
 
     stored_frames = document.get("timeFrames") or {}
     unavailable = document.get("unavailable") or {}
+    asides = document.get("asides") or {}
     rendered = {}
     for item in frames:
         key = str(item)
         if key in stored_frames:
-            rendered[key] = _frame(card, stored_frames[key], language)
+            rendered[key] = _frame(card, stored_frames[key], language, asides.get(key))
         else:
             reason = unavailable.get(key, "the last sync stored no data for this time frame")
             rendered[key] = {"status": "unavailable", "value": None, "reason": reason}
@@ -69,6 +77,7 @@ def render_card(card: Card, document: dict[str, Any] | None, language: str, fram
         computedAt=document.get("computedAt"),
         runId=document.get("runId"),
         skippedDocuments=document.get("skippedDocuments"),
+        notes=document.get("notes", []),
         timeFrames=rendered,
     )
     return body

@@ -12,9 +12,13 @@ from analytics_service.catalogue.sources import (
     REGISTERED_USER,
     ActiveRewardsByType,
     DailyCount,
+    FunnelStep,
     GroupCount,
     HeadlineEngagement,
-    ProviderMetric,
+    ProviderDailyActiveUsers,
+    ProviderDailyEvents,
+    ProviderFunnel,
+    ProviderViewsBy,
     Unavailable,
 )
 
@@ -27,6 +31,40 @@ SOURCE_TYPES = (
 )
 REACTION_TYPES = ("like", "insightful", "amusing", "sad", "angry", "skeptical")
 MEDIA_PURPOSES = ("userProfilePhoto", "headlineImage", "topicImage", "sourceImage", "personPhoto")
+
+
+def _step(key: str, event: str, en: str, es: str, fr: str, ar: str, **parameters) -> FunnelStep:
+    return FunnelStep(key, event, {"en": en, "es": es, "fr": fr, "ar": ar}, parameters)
+
+
+APP_TOUR_FUNNEL = ProviderFunnel(
+    steps=(
+        _step("started", "appTourStarted", "Tour started", "Recorrido iniciado", "Visite commencée", "بدء الجولة"),
+        _step("step0", "appTourStepViewed", "Step 1 viewed", "Paso 1 visto", "Étape 1 vue", "عرض الخطوة 1",
+              step_index=0),
+        _step("step1", "appTourStepViewed", "Step 2 viewed", "Paso 2 visto", "Étape 2 vue", "عرض الخطوة 2",
+              step_index=1),
+        _step("step2", "appTourStepViewed", "Step 3 viewed", "Paso 3 visto", "Étape 3 vue", "عرض الخطوة 3",
+              step_index=2),
+        _step("completed", "appTourCompleted", "Tour completed", "Recorrido completado", "Visite terminée",
+              "اكتمال الجولة"),
+    ),
+    asides=(
+        _step("skipped", "appTourSkipped", "Tour skipped", "Recorrido omitido", "Visite ignorée", "تخطي الجولة"),
+    ),
+)
+PERSONALIZATION_FUNNEL = ProviderFunnel(
+    steps=(
+        _step("started", "initialPersonalizationStarted", "Personalization started", "Personalización iniciada",
+              "Personnalisation commencée", "بدء التخصيص"),
+        _step("completed", "initialPersonalizationCompleted", "Personalization completed",
+              "Personalización completada", "Personnalisation terminée", "اكتمال التخصيص"),
+    ),
+    asides=(
+        _step("skipped", "initialPersonalizationSkipped", "Personalization skipped", "Personalización omitida",
+              "Personnalisation ignorée", "تخطي التخصيص"),
+    ),
+)
 
 
 def _chart(card_id: str, chart_type: ChartType, en: str, es: str, fr: str, ar: str, source, **options) -> Card:
@@ -42,7 +80,7 @@ CHART_CARDS: tuple[Card, ...] = (
     _chart(
         "usersActiveUsersOverTime", LINE, "Active users over time", "Usuarios activos en el tiempo",
         "Utilisateurs actifs dans le temps", "المستخدمون النشطون عبر الزمن",
-        ProviderMetric("active users per day"),
+        ProviderDailyActiveUsers(),
     ),
     _chart(
         "usersTierDistribution", BAR, "Users by tier", "Usuarios por nivel", "Utilisateurs par niveau",
@@ -54,7 +92,7 @@ CHART_CARDS: tuple[Card, ...] = (
     ),
     _chart(
         "contentHeadlinesViewsOverTime", LINE, "Headline views over time", "Vistas de titulares en el tiempo",
-        "Vues des titres dans le temps", "مشاهدات العناوين عبر الزمن", ProviderMetric("contentViewed per day"),
+        "Vues des titres dans le temps", "مشاهدات العناوين عبر الزمن", ProviderDailyEvents("contentViewed"),
     ),
     _chart(
         "contentHeadlinesLikesOverTime", LINE, "Likes over time", "Me gusta en el tiempo", "J'aime dans le temps",
@@ -62,11 +100,11 @@ CHART_CARDS: tuple[Card, ...] = (
     ),
     _chart(
         "contentHeadlinesViewsByTopic", BAR, "Views by topic", "Vistas por tema", "Vues par sujet",
-        "المشاهدات حسب الموضوع", ProviderMetric("contentViewed per headline, joined to headline topics"),
+        "المشاهدات حسب الموضوع", ProviderViewsBy("topic"),
     ),
     _chart(
         "contentHeadlinesViewsByPerson", BAR, "Views by person", "Vistas por persona", "Vues par personne",
-        "المشاهدات حسب الشخص", ProviderMetric("contentViewed per headline, joined to mentioned persons"),
+        "المشاهدات حسب الشخص", ProviderViewsBy("person"),
     ),
     _chart(
         "contentHeadlinesBreakingNewsDistribution", BAR, "Breaking news share", "Proporción de última hora",
@@ -149,11 +187,11 @@ CHART_CARDS: tuple[Card, ...] = (
     _chart(
         "rewardsAdsWatchedOverTime", LINE, "Rewarded ads over time", "Anuncios con recompensa en el tiempo",
         "Publicités récompensées dans le temps", "الإعلانات المكافأة عبر الزمن",
-        ProviderMetric("adRewardEarned per day"),
+        ProviderDailyEvents("adRewardEarned"),
     ),
     _chart(
         "rewardsGrantedOverTime", LINE, "Rewards granted over time", "Recompensas en el tiempo",
-        "Récompenses dans le temps", "المكافآت الممنوحة عبر الزمن", ProviderMetric("rewardGranted per day"),
+        "Récompenses dans le temps", "المكافآت الممنوحة عبر الزمن", ProviderDailyEvents("rewardGranted"),
     ),
     _chart(
         "rewardsActiveByType", BAR, "Active rewards by type", "Recompensas activas por tipo",
@@ -182,10 +220,10 @@ CHART_CARDS: tuple[Card, ...] = (
     ),
     _chart(
         "overviewAppTourFunnel", BAR, "App tour funnel", "Embudo del recorrido", "Entonnoir de la visite guidée",
-        "مسار جولة التطبيق", ProviderMetric("app tour funnel steps"),
+        "مسار جولة التطبيق", APP_TOUR_FUNNEL,
     ),
     _chart(
         "overviewInitialPersonalizationFunnel", BAR, "Personalization funnel", "Embudo de personalización",
-        "Entonnoir de personnalisation", "مسار التخصيص الأولي", ProviderMetric("initial personalization funnel steps"),
+        "Entonnoir de personnalisation", "مسار التخصيص الأولي", PERSONALIZATION_FUNNEL,
     ),
 )

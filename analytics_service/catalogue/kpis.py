@@ -10,7 +10,9 @@ from analytics_service.catalogue.sources import (
     REACTION_PRESENT,
     REGISTERED_USER,
     ActiveRewardUsers,
-    ProviderMetric,
+    ProviderActiveUsers,
+    ProviderEngagementRate,
+    ProviderEvents,
     SnapshotArrayLength,
     SnapshotCount,
     Unavailable,
@@ -37,7 +39,7 @@ KPI_CARDS: tuple[Card, ...] = (
     ),
     _kpi(
         "usersActiveUsers", "Active users", "Usuarios activos", "Utilisateurs actifs", "المستخدمون النشطون",
-        ProviderMetric("distinct active users in the window"),
+        ProviderActiveUsers(),
     ),
     _kpi(
         "contentHeadlinesTotalPublished", "Headlines published", "Titulares publicados", "Titres publiés",
@@ -45,7 +47,7 @@ KPI_CARDS: tuple[Card, ...] = (
     ),
     _kpi(
         "contentHeadlinesTotalViews", "Headline views", "Vistas de titulares", "Vues des titres",
-        "مشاهدات العناوين", ProviderMetric("contentViewed events corrected for the sampling rate"),
+        "مشاهدات العناوين", ProviderEvents("contentViewed"),
     ),
     _kpi(
         "contentHeadlinesTotalLikes", "Headline likes", "Me gusta en titulares", "J'aime sur les titres",
@@ -92,7 +94,7 @@ KPI_CARDS: tuple[Card, ...] = (
     ),
     _kpi(
         "engagementsAverageEngagementRate", "Engagement rate", "Tasa de interacción", "Taux d'engagement",
-        "معدل التفاعل", ProviderMetric("reactions divided by headline views"), unit=Unit.PERCENT,
+        "معدل التفاعل", ProviderEngagementRate(), unit=Unit.PERCENT,
     ),
     _kpi(
         "engagementsReportsPending", "Reports pending review", "Denuncias pendientes", "Signalements en attente",
@@ -122,11 +124,11 @@ KPI_CARDS: tuple[Card, ...] = (
     ),
     _kpi(
         "rewardsAdsWatchedTotal", "Rewarded ads watched", "Anuncios con recompensa vistos",
-        "Publicités récompensées vues", "الإعلانات المكافأة المشاهدة", ProviderMetric("adRewardEarned events"),
+        "Publicités récompensées vues", "الإعلانات المكافأة المشاهدة", ProviderEvents("adRewardEarned"),
     ),
     _kpi(
         "rewardsGrantedTotal", "Rewards granted", "Recompensas otorgadas", "Récompenses accordées",
-        "المكافآت الممنوحة", ProviderMetric("rewardGranted events"),
+        "المكافآت الممنوحة", ProviderEvents("rewardGranted"),
     ),
     _kpi(
         "rewardsActiveUsersCount", "Users with active rewards", "Usuarios con recompensas activas",

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from analytics_service.catalogue.labels import LabelMap
-from analytics_service.catalogue.sources import ProviderMetric, Source, Unavailable
+from analytics_service.catalogue.sources import ProviderSource, Source, Unavailable
 from analytics_service.timeframes import CHART_FRAMES, KPI_FRAMES, TimeFrame
 
 
@@ -68,9 +68,13 @@ class Card:
     @property
     def source_name(self) -> str:
         """Where the data comes from, as shown in the API and the README."""
-        if isinstance(self.source, ProviderMetric):
+        if isinstance(self.source, ProviderSource):
             return "provider"
         if isinstance(self.source, Unavailable):
             return "none"
         collection = getattr(self.source, "collection", None)
         return collection or "engagements+headlines"
+
+    @property
+    def needs_provider(self) -> bool:
+        return isinstance(self.source, ProviderSource)

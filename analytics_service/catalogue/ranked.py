@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from analytics_service.catalogue.model import Card, CardKind
-from analytics_service.catalogue.sources import MostFollowed, MostLikedHeadlines, ProviderMetric
+from analytics_service.catalogue.sources import MostFollowed, MostLikedHeadlines, ProviderMostViewed
 
 RANKED_LIST_SIZE = 10
 
@@ -15,7 +15,7 @@ def _ranked(card_id: str, en: str, es: str, fr: str, ar: str, source) -> Card:
 RANKED_CARDS: tuple[Card, ...] = (
     _ranked(
         "overviewHeadlinesMostViewed", "Most viewed headlines", "Titulares más vistos", "Titres les plus vus",
-        "العناوين الأكثر مشاهدة", ProviderMetric("contentViewed per headline"),
+        "العناوين الأكثر مشاهدة", ProviderMostViewed(),
     ),
     _ranked(
         "overviewHeadlinesMostLiked", "Most liked headlines", "Titulares con más me gusta",

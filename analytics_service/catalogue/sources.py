@@ -138,10 +138,71 @@ class MostFollowed:
 
 
 @dataclass(frozen=True)
-class ProviderMetric:
-    """A figure that only an analytics provider (GA4, Mixpanel, own events) can give."""
+class ProviderSource:
+    """Base of the sources that only an analytics provider (GA4, Mixpanel, own events) can give.
 
-    description: str
+    Provider-backed frames cover whole calendar days that have ended (see
+    ``complete_day_ranges``); event counts are divided by the app's sampling rate for
+    the event, read from ``remote_configs``.
+    """
+
+
+@dataclass(frozen=True)
+class ProviderEvents(ProviderSource):
+    """Events of one name (optionally with parameter values) per window."""
+
+    event: str
+    parameters: Mapping[str, str | int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProviderDailyEvents(ProviderSource):
+    """Events of one name per calendar day, zeros included."""
+
+    event: str
+
+
+@dataclass(frozen=True)
+class ProviderActiveUsers(ProviderSource):
+    """Distinct active users per window; never summed from days."""
+
+
+@dataclass(frozen=True)
+class ProviderDailyActiveUsers(ProviderSource):
+    """Distinct active users of each calendar day."""
+
+
+@dataclass(frozen=True)
+class ProviderEngagementRate(ProviderSource):
+    """Reactions in the database divided by headline views from the provider, in percent."""
+
+
+@dataclass(frozen=True)
+class ProviderViewsBy(ProviderSource):
+    """Headline views per window added up by headline ``topic`` or mentioned ``person``."""
+
+    dimension: str
+
+
+@dataclass(frozen=True)
+class ProviderMostViewed(ProviderSource):
+    """Headlines ranked by ``contentViewed`` events per window, titles from ``headlines``."""
+
+
+@dataclass(frozen=True)
+class FunnelStep:
+    key: str
+    event: str
+    label: Mapping[str, str]
+    parameters: Mapping[str, str | int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProviderFunnel(ProviderSource):
+    """Event counts of ordered funnel steps; ``asides`` (such as skips) are reported apart."""
+
+    steps: tuple[FunnelStep, ...]
+    asides: tuple[FunnelStep, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -165,4 +226,4 @@ DatabaseSource = (
     | MostLikedHeadlines
     | MostFollowed
 )
-Source = DatabaseSource | ProviderMetric | Unavailable
+Source = DatabaseSource | ProviderSource | Unavailable

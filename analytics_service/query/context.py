@@ -48,6 +48,8 @@ class RunContext:
     tz: tzinfo
     database: Any
     stats: QueryStats = field(default_factory=QueryStats)
+    # Provider questions of the run; None when the run has no provider selection at all.
+    provider: Any = None
     windows: dict[TimeFrame, FrameWindows] = field(init=False)
     # Calendar days of the longest chart frame; shorter frames use its last days.
     days: list[date] = field(init=False)

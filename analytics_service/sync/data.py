@@ -45,6 +45,10 @@ class CardData:
     skipped_documents: int = 0
     skipped_ids: list[str] = field(default_factory=list)
     skipped_reason: str | None = None
+    # Points shown apart from a chart's series, such as a funnel's skips, per frame.
+    asides: dict[TimeFrame, list[DataPoint]] = field(default_factory=dict)
+    # Limits of the computation that a reader of the card should know.
+    notes: list[str] = field(default_factory=list)
 
     def all_unavailable(self) -> bool:
         return all(isinstance(frame, FrameUnavailable) for frame in self.frames.values())

@@ -118,4 +118,9 @@ def card_document(card: Card, data: CardData, run_id: str, computed_at: datetime
     }
     if card.chart_type is not None:
         document["type"] = str(card.chart_type)
+    if data.asides:
+        document["asides"] = {str(frame): [point_document(point) for point in points]
+                              for frame, points in data.asides.items()}
+    if data.notes:
+        document["notes"] = list(data.notes)
     return document

@@ -24,6 +24,7 @@ from analytics_service.catalogue import ALL_CARDS, Card, CardKind
 from analytics_service.query.context import RunContext
 from analytics_service.query.facets import FacetResults
 from analytics_service.query.plan import Batches, Reader, plan_card
+from analytics_service.query.provider_access import ProviderAccess, ProviderSelection
 from analytics_service.storage import runs
 from analytics_service.storage.cards import write_cards
 from analytics_service.sync.documents import card_document
@@ -72,6 +73,7 @@ class SyncResult:
     status: RunStatus
     outcomes: list[CardOutcome] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=dict)
+    provider: dict[str, Any] = field(default_factory=dict)
 
     @property
     def failed_cards(self) -> list[CardOutcome]:
@@ -100,8 +102,12 @@ async def run_sync(
     trigger: Trigger,
     clock: Callable[[], datetime],
     cards: Iterable[Card] = ALL_CARDS,
+    provider: ProviderSelection | None = None,
 ) -> SyncResult:
-    """Refresh ``cards`` as of ``now``; ``clock`` only timestamps the run record."""
+    """Refresh ``cards`` as of ``now``; ``clock`` only timestamps the run record.
+
+    Without a ``provider`` selection, provider-backed cards are stored as unavailable.
+    """
     run_id = uuid.uuid4().hex
     selected = list(cards)
     started_at = clock()
@@ -116,6 +122,8 @@ async def run_sync(
     logger.info("run %s started: trigger=%s cards=%d", run_id, trigger, len(selected))
 
     context = RunContext(now=now, tz=tz, database=database)
+    if provider is not None:
+        context.provider = ProviderAccess.for_run(provider, context.now, tz, context.days)
     outcomes: dict[str, CardOutcome] = {}
     try:
         batches = Batches()
@@ -134,16 +142,21 @@ async def run_sync(
     ordered = [outcomes[card.id] for card in selected]
     status = _run_status(ordered)
     stats = context.stats.as_dict()
+    provider_report = context.provider.report() if context.provider is not None else {"selected": None}
+    for failure in provider_report.get("failures", []):
+        logger.error("run %s: provider %s failed on %s: %s",
+                     run_id, provider_report["selected"], failure["question"], failure["error"])
     await runs.update_run(database, run_id, {
         "finishedAt": format_timestamp(clock()),
         "status": str(status),
         "cards": [outcome.as_dict() for outcome in ordered],
         "queries": stats,
+        "provider": provider_report,
     })
     failed = [outcome.card_id for outcome in ordered if outcome.status == "failed"]
     logger.info("run %s finished: status=%s refreshed=%d failed=%d round_trips=%d",
                 run_id, status, len(ordered) - len(failed), len(failed), stats["roundTrips"])
-    return SyncResult(run_id, status, ordered, stats)
+    return SyncResult(run_id, status, ordered, stats, provider_report)
 
 
 def _plan(

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from analytics_service.clock import utc_now
+from analytics_service.providers.registry import ProviderRegistry
 from analytics_service.settings import Settings
 from analytics_service.sync.runner import SyncResult, Trigger, run_sync
 
@@ -18,9 +19,16 @@ logger = logging.getLogger(__name__)
 class SyncService:
     """Owns the lock that keeps two runs in one process from overlapping."""
 
-    def __init__(self, database: Any, settings: Settings, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        database: Any,
+        settings: Settings,
+        providers: ProviderRegistry | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         self._database = database
         self._settings = settings
+        self._providers = providers
         self._clock = clock
         self._lock = asyncio.Lock()
 
@@ -31,8 +39,10 @@ class SyncService:
     async def run(self, trigger: Trigger) -> SyncResult:
         """Run one sync now; waits for a run in progress to finish first."""
         async with self._lock:
+            provider = await self._providers.select(self._database) if self._providers is not None else None
             return await run_sync(
-                self._database, now=self._clock(), tz=self._settings.tz, trigger=trigger, clock=self._clock
+                self._database, now=self._clock(), tz=self._settings.tz, trigger=trigger, clock=self._clock,
+                provider=provider,
             )
 
     async def run_unless_busy(self, trigger: Trigger) -> SyncResult | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from analytics_service.catalogue import Card
@@ -21,7 +21,9 @@ FAR_FUTURE = datetime(9999, 12, 31, tzinfo=timezone.utc)
 
 def _active_rewards(context: RunContext) -> list[dict[str, Any]]:
     """Stages that emit one document per reward that is still active at ``now``."""
-    not_expired = time_range_filter("reward.v", context.now, FAR_FUTURE)
+    # "Expires after now": string bounds cannot tell "...:00Z" (now) from "...:00.5Z", so
+    # the bound is the next whole second, and an expiry within that second counts as expired.
+    not_expired = time_range_filter("reward.v", context.now + timedelta(seconds=1), FAR_FUTURE)
     return [
         {"$match": {"activeRewards": {"$type": "object"}}},
         {"$project": {"reward": {"$objectToArray": "$activeRewards"}}},

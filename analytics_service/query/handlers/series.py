@@ -20,25 +20,26 @@ from analytics_service.timeframes import ISO_TIMESTAMP_PATTERN, format_bound, fo
 OUTSIDE = "~outside"
 
 
-def bucket_branches(field: str, match: dict[str, Any], context: RunContext) -> tuple[list, list]:
-    """Return the string-typed and date-typed ``$bucket`` branches over the run's days.
+def bucket_branches(field: str, match: dict[str, Any], edges: list[datetime],
+                    output: dict[str, Any] | None = None) -> tuple[list, list]:
+    """Return the string-typed and date-typed ``$bucket`` branches over consecutive ``edges``.
 
     ``$bucket`` needs boundaries of one type, so strings and dates are bucketed in two
-    branches whose counts are added afterwards.
+    branches whose results are added afterwards.
     """
-    edges = context.day_edges
+    bucket_output = output or {"n": {"$sum": 1}}
     string_edges = [format_bound(edge) for edge in edges]
     string_branch = [
         {"$match": combine(match, {field: {
             "$gte": string_edges[0], "$lt": string_edges[-1], "$regex": ISO_TIMESTAMP_PATTERN,
         }})},
         {"$bucket": {"groupBy": "$" + field, "boundaries": string_edges, "default": OUTSIDE,
-                     "output": {"n": {"$sum": 1}}}},
+                     "output": bucket_output}},
     ]
     date_branch = [
         {"$match": combine(match, {field: {"$gte": edges[0], "$lt": edges[-1]}})},
         {"$bucket": {"groupBy": "$" + field, "boundaries": list(edges), "default": OUTSIDE,
-                     "output": {"n": {"$sum": 1}}}},
+                     "output": bucket_output}},
     ]
     return string_branch, date_branch
 
@@ -57,23 +58,22 @@ def daily_counts(rows: list[dict[str, Any]], boundaries: list[Any]) -> list[int]
     return counts
 
 
-def _boundary_keys(context: RunContext) -> tuple[list[str], list[Any]]:
-    strings = [format_bound(edge) for edge in context.day_edges]
-    # Dates come back from the database as aware UTC datetimes; compare as such.
-    return strings, list(context.day_edges)
+def boundary_keys(edges: list[datetime]) -> tuple[list[str], list[datetime]]:
+    """Return the bucket keys of the string branch and of the date branch."""
+    return [format_bound(edge) for edge in edges], list(edges)
 
 
 @planner(DailyCount)
 def plan_daily_count(card: Card, source: DailyCount, context: RunContext, batches: Batches) -> Reader:
     batch = batches.for_collection(source.collection)
-    string_branch, date_branch = bucket_branches(source.time_field, dict(source.match), context)
+    string_branch, date_branch = bucket_branches(source.time_field, dict(source.match), context.day_edges)
     string_name, date_name = batch.add(string_branch), batch.add(date_branch)
     timestamps = check_timestamps(batch, source.time_field)
 
     async def read(results: FacetResults) -> CardData:
-        string_keys, date_keys = _boundary_keys(context)
+        string_keys, date_keys = boundary_keys(context.day_edges)
         by_string = daily_counts(results.branch(source.collection, string_name), string_keys)
-        by_date = daily_counts(_as_utc(results.branch(source.collection, date_name)), date_keys)
+        by_date = daily_counts(as_utc(results.branch(source.collection, date_name)), date_keys)
         totals = [first + second for first, second in zip(by_string, by_date, strict=True)]
         points = [
             DataPoint(value=count, timestamp=format_local_midnight(day, context.tz))
@@ -85,7 +85,7 @@ def plan_daily_count(card: Card, source: DailyCount, context: RunContext, batche
     return read
 
 
-def _as_utc(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def as_utc(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Make naive bucket keys aware: PyMongo returns naive UTC datetimes unless tz_aware."""
     fixed = []
     for row in rows:

@@ -54,6 +54,7 @@ class ProviderAccess:
     day_range: DateRange
     window_queries: set[EventQuery] = field(default_factory=set)
     daily_queries: set[EventQuery] = field(default_factory=set)
+    daily_active_users_wanted: bool = False
     failures: list[ProviderFailure] = field(default_factory=list)
     _answers: dict[str, asyncio.Task] = field(default_factory=dict)
     # Clients live across runs, so the run's own usage is the difference from the start.
@@ -66,12 +67,17 @@ class ProviderAccess:
             self._retries_at_start = self.selection.client.usage.retries
 
     @classmethod
-    def for_run(cls, selection: ProviderSelection, now, tz, days) -> ProviderAccess:
+    def for_run(cls, selection: ProviderSelection, now, tz) -> ProviderAccess:
         ranges = {}
         for frame in KPI_FRAMES:
             current, previous = complete_day_ranges(frame, now, tz)
             ranges[frame] = (DateRange(*current), DateRange(*previous))
-        return cls(selection, ranges, DateRange(days[0], days[-1]))
+        # Daily series cover the complete days of the longest frame, so they lie inside
+        # the span of the window counts and a provider can answer both from one request.
+        return cls(selection, ranges, ranges[TimeFrame.YEAR][0])
+
+    def chart_days(self) -> list[Any]:
+        return self.day_range.dates()
 
     @property
     def client(self) -> ReportingClient | None:
@@ -128,6 +134,10 @@ class ProviderAccess:
         return await self._ask("daily event counts", lambda: self.client.daily_event_counts(queries, self.day_range))
 
     async def active_users(self) -> dict[DateRange, int | None]:
+        if self.daily_active_users_wanted:
+            # Asking the wider daily question first lets a client that caches answers
+            # (Mixpanel does) derive one-day counts from it instead of sending a request.
+            await self.daily_active_users()
         return await self._ask("active users", lambda: self.client.active_users(self.all_ranges()))
 
     async def daily_active_users(self) -> dict[Any, int]:

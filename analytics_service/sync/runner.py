@@ -123,7 +123,7 @@ async def run_sync(
 
     context = RunContext(now=now, tz=tz, database=database)
     if provider is not None:
-        context.provider = ProviderAccess.for_run(provider, context.now, tz, context.days)
+        context.provider = ProviderAccess.for_run(provider, context.now, tz)
     outcomes: dict[str, CardOutcome] = {}
     try:
         batches = Batches()

@@ -1,5 +1,8 @@
 """Planners of the provider-backed cards: events, active users, views, funnels.
 
+Provider-backed frames and daily series cover complete calendar days, ending yesterday in
+the dashboard's time zone, because providers report whole days and revise the current one.
+
 Every planner first asks ``ProviderAccess.unavailable_reason``: without a provider, with
 analytics disabled, or for an event the app does not send, the card is stored as
 unavailable with that reason rather than as zeros.
@@ -84,7 +87,7 @@ def plan_provider_daily(card: Card, source: ProviderDailyEvents, context: RunCon
     async def read(results: FacetResults) -> CardData:
         by_day = (await access.daily_counts())[query]
         points = [DataPoint(value=access.corrected(source.event, by_day.get(day, 0)),
-                            timestamp=format_local_midnight(day, context.tz)) for day in context.days]
+                            timestamp=format_local_midnight(day, context.tz)) for day in access.chart_days()]
         return CardData({frame: points[-frame.days:] for frame in card.frames})
 
     return read
@@ -120,11 +123,12 @@ def plan_daily_active_users(card: Card, source: ProviderDailyActiveUsers, contex
     if blocked:
         return blocked
     access = _access(context)
+    access.daily_active_users_wanted = True
 
     async def read(results: FacetResults) -> CardData:
         by_day = await access.daily_active_users()
         points = [DataPoint(value=by_day.get(day, 0), timestamp=format_local_midnight(day, context.tz))
-                  for day in context.days]
+                  for day in access.chart_days()]
         return CardData({frame: points[-frame.days:] for frame in card.frames})
 
     return read

@@ -122,9 +122,17 @@ def test_demo_serves_cards_with_printed_token(tmp_path):
         token = lines[lines.index("admin bearer token, valid for 24 hours:\n") + 1].strip()
         base = f"http://127.0.0.1:{port}/api/v1/analytics"
 
-        status, body = _get(f"{base}/kpis", token)
-        assert status == 200
-        assert all(card["status"] != "notComputed" for card in body["cards"])
+        for kind in ("kpis", "charts", "ranked-lists"):
+            status, body = _get(f"{base}/{kind}", token)
+            assert status == 200
+            for card in body["cards"]:
+                for frame, data in card["timeFrames"].items():
+                    assert data["status"] in {"ok", "unavailable"}, (card["cardId"], frame)
+                    if data["status"] == "unavailable":
+                        assert data["reason"], (card["cardId"], frame)
+                        assert data["value"] is None
+                if card["source"] == "provider":
+                    assert card["status"] == "ok", card["cardId"]
         status, _ = _get(f"{base}/kpis")
         assert status == 401
         status, body = _get(f"{base}/charts/usersRegistrationsOverTime?timeFrame=month", token)

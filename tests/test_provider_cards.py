@@ -370,6 +370,8 @@ async def test_ga4_run_through_settings_fills_provider_cards(demo_database):
 
     assert result.status is RunStatus.SUCCEEDED, result.failed_cards
     assert result.provider["selected"] == "ga4"
+    # Five batchRunReports calls carry the twelve reports of a run.
+    assert result.provider["requests"] == 5
     ga4_cards = await _stored(demo_database)
     await _run(demo_database, _selection(EventsClient(demo_database, BERLIN)), now=SEED_NOW + timedelta(seconds=1))
     events_cards = await _stored(demo_database)

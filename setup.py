@@ -15,6 +15,7 @@ setup(
         "cronsim>=2.6,<3",
         "google-analytics-data>=0.18,<1",
         "mongomock>=4.3,<5",
+        "prometheus-client>=0.20,<1",
         "pydantic>=2.7,<3",
         "pydantic-settings>=2.7,<3",
         "PyJWT>=2.10,<3",

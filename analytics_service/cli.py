@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigurationError as error:
         print(error, file=sys.stderr)
         return EXIT_CONFIGURATION
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     logger.info("configuration: %s", settings.redacted_summary())
 
     from analytics_service import commands  # imported late: pulls in aiohttp and the engine

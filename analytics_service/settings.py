@@ -55,6 +55,9 @@ class Settings(BaseSettings):
         description="Create the service's indexes at startup; false for operators who manage indexes themselves.",
     )
     log_level: str = Field(default="INFO", description="Log level: DEBUG, INFO, WARNING or ERROR.")
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="Log line format: text, or json with one object per line."
+    )
 
     provider: Literal["auto", "ga4", "mixpanel", "events", "none"] = Field(
         default="auto",

@@ -39,7 +39,10 @@ DEMO_GUARDED_COLLECTIONS = ("users", "headlines", "engagements")
 
 def serve(settings: Settings) -> int:
     app = create_app(settings)
-    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
+    # run_app stops accepting connections on SIGTERM or SIGINT, then runs the cleanup steps
+    # (scheduler, sync service, providers, storage) within the grace period.
+    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None,
+                shutdown_timeout=settings.shutdown_grace_seconds, handle_signals=True)
     return 0
 
 
@@ -104,10 +107,23 @@ def demo(settings: Settings, dataset: Path | None, scale: int) -> int:
         # from there unless the operator chose a provider.
         settings = settings.model_copy(update={"provider": "events"})
     try:
-        return asyncio.run(_demo(settings, dataset, scale))
+        return asyncio.run(_stop_on_signal(_demo(settings, dataset, scale)))
     except DatasetError as error:
         print(f"demo failed: {error}", file=sys.stderr)
         return 2
+
+
+async def _stop_on_signal(work) -> int:
+    """Run ``work`` and cancel it on SIGTERM or SIGINT, so the demo stops cleanly at any stage."""
+    task = asyncio.ensure_future(work)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, task.cancel)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        print("stopped", flush=True)
+        return 0
 
 
 async def _demo(settings: Settings, dataset: Path | None, scale: int) -> int:
@@ -181,12 +197,9 @@ async def _serve_until_stopped(settings: Settings, storage, token: str) -> None:
     print(f"admin bearer token, valid for 24 hours:\n{token}\n")
     print(f"try: curl -H 'Authorization: Bearer {token}' {url}/api/v1/analytics/kpis", flush=True)
 
-    stopped = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stopped.set)
     try:
-        await stopped.wait()
+        # Serves until SIGTERM or SIGINT cancels this task (see _stop_on_signal).
+        await asyncio.Event().wait()
     finally:
         print("stopping", flush=True)
-        await runner.cleanup()
+        await asyncio.wait_for(runner.cleanup(), settings.shutdown_grace_seconds)

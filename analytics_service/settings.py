@@ -59,6 +59,20 @@ class Settings(BaseSettings):
         default="text", description="Log line format: text, or json with one object per line."
     )
 
+    lease_ttl_seconds: float = Field(
+        default=60.0, ge=5, le=3600,
+        description="Lifetime of the sync lease between heartbeats, in seconds; a replica that stops renewing "
+        "loses the lease after it.",
+    )
+    stale_after_seconds: float | None = Field(
+        default=None, gt=0,
+        description="Age in seconds after which a card is reported stale; unset means twice the schedule interval.",
+    )
+    shutdown_grace_seconds: float = Field(
+        default=10.0, gt=0, le=300,
+        description="Time allowed for a clean exit after SIGTERM or SIGINT, in seconds.",
+    )
+
     provider: Literal["auto", "ga4", "mixpanel", "events", "none"] = Field(
         default="auto",
         description="Analytics provider of the provider-backed cards: auto (from remote_configs), ga4, mixpanel, "
@@ -173,6 +187,27 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def schedule_interval_seconds(self) -> float:
+        """Return the longest gap between two consecutive runs of the cron schedule, over a week."""
+        start = datetime(2026, 1, 5, tzinfo=timezone.utc)
+        times = CronSim(self.sync_cron, start)
+        previous = next(times)
+        longest = 0.0
+        for _ in range(2000):
+            current = next(times)
+            longest = max(longest, (current - previous).total_seconds())
+            previous = current
+            if (current - start).days > 7:
+                break
+        return longest
+
+    @property
+    def stale_threshold_seconds(self) -> float:
+        if self.stale_after_seconds is not None:
+            return self.stale_after_seconds
+        return 2 * self.schedule_interval_seconds
 
     @property
     def uses_embedded_engine(self) -> bool:

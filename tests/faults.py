@@ -48,3 +48,56 @@ class FaultyDatabase:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._database, name)
+
+
+class DownCollection:
+    """A collection proxy whose every operation fails while its database is down."""
+
+    def __init__(self, collection: Any, database: SwitchableDatabase) -> None:
+        self._collection = collection
+        self._database = database
+
+    @property
+    def name(self) -> str:
+        return self._collection.name
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self._collection, name)
+        if not callable(target):
+            return target
+        database = self._database
+
+        if name == "find":
+            def find(*args: Any, **kwargs: Any) -> Any:
+                database.check()
+                return target(*args, **kwargs)
+            return find
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            database.check()
+            return await target(*args, **kwargs)
+        return call
+
+
+class SwitchableDatabase:
+    """Wraps a database that tests can take down and bring back, as in an outage."""
+
+    def __init__(self, database: Any) -> None:
+        self._database = database
+        self.down = False
+
+    def check(self) -> None:
+        if self.down:
+            from pymongo.errors import ServerSelectionTimeoutError
+
+            raise ServerSelectionTimeoutError("127.0.0.1:27017: [Errno 111] Connection refused (simulated outage)")
+
+    def __getitem__(self, name: str) -> DownCollection:
+        return DownCollection(self._database[name], self)
+
+    async def command(self, command: Any) -> Any:
+        self.check()
+        return await self._database.command(command)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._database, name)

@@ -7,16 +7,18 @@ scheduler.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 
 import aiohttp_security
 from aiohttp import web
+from pymongo.errors import PyMongoError
 
-from analytics_service.api import cards, health
+from analytics_service.api import cards, health, status, sync_routes
 from analytics_service.api.auth import BearerIdentityPolicy, RoleAuthorizationPolicy
 from analytics_service.api.errors import error_middleware
-from analytics_service.api.keys import PROVIDERS, SCHEDULER, SETTINGS, STORAGE, SYNC_SERVICE
+from analytics_service.api.keys import INDEXES_READY, PROVIDERS, SCHEDULER, SETTINGS, STORAGE, SYNC_SERVICE
 from analytics_service.errors import ConfigurationError
 from analytics_service.providers.registry import open_providers
 from analytics_service.scheduler import SyncScheduler
@@ -49,6 +51,8 @@ def create_app(settings: Settings, *, storage: Storage | None = None, scheduler:
     app[SETTINGS] = settings
     app.add_routes(health.routes)
     app.add_routes(cards.routes)
+    app.add_routes(sync_routes.routes)
+    app.add_routes(status.routes)
     aiohttp_security.setup(
         app,
         BearerIdentityPolicy(settings.jwt_secret.get_secret_value()),
@@ -75,23 +79,62 @@ def _storage_step(shared: Storage | None):
 
 
 async def _index_step(app: web.Application) -> AsyncIterator[None]:
-    if app[SETTINGS].create_indexes:
-        await ensure_indexes(app[STORAGE].database)
-    else:
+    ready = app[INDEXES_READY] = asyncio.Event()
+    if not app[SETTINGS].create_indexes:
         logger.info("index creation is off (ANALYTICS_CREATE_INDEXES=false)")
+        ready.set()
+        yield
+        return
+    try:
+        await ensure_indexes(app[STORAGE].database)
+    except PyMongoError as error:
+        logger.error("creating indexes failed, retrying in the background: %s", error)
+    else:
+        ready.set()
+
+    # The service starts even while the database is down: indexes are then created in the
+    # background as soon as it answers, and /readyz reports not ready until then.
+    task = None
+    if not ready.is_set():
+        task = asyncio.create_task(_ensure_indexes_until_done(app[STORAGE].database, ready), name="ensure-indexes")
     yield
+    if task is not None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def _ensure_indexes_until_done(
+    database, ready: asyncio.Event, first_delay_s: float = 1.0, max_delay_s: float = 60.0
+) -> None:
+    delay = first_delay_s
+    while True:
+        try:
+            await ensure_indexes(database)
+            ready.set()
+            return
+        except PyMongoError as error:
+            logger.error("creating indexes failed, retrying in %.0f s: %s", delay, error)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, max_delay_s)
 
 
 async def _provider_step(app: web.Application) -> AsyncIterator[None]:
     async with open_providers(app[SETTINGS], app[STORAGE].database) as registry:
-        await registry.check_selection(app[STORAGE].database)
+        try:
+            await registry.check_selection(app[STORAGE].database)
+        except PyMongoError as error:
+            # The selection is made again at every run; a database that is down at start
+            # must not stop the service.
+            logger.warning("could not read remote_configs at start: %s", error)
         app[PROVIDERS] = registry
         yield
 
 
 async def _sync_service_step(app: web.Application) -> AsyncIterator[None]:
-    app[SYNC_SERVICE] = SyncService(app[STORAGE].database, app[SETTINGS], app[PROVIDERS])
+    service = SyncService(app[STORAGE].database, app[SETTINGS], app[PROVIDERS])
+    app[SYNC_SERVICE] = service
     yield
+    await service.stop()
 
 
 async def _scheduler_step(app: web.Application) -> AsyncIterator[None]:

@@ -24,7 +24,8 @@ from analytics_service.api.errors import Forbidden, Unauthorized
 
 ALGORITHM = "HS256"
 READ_PERMISSION = "analytics.read"
-ROLE_PERMISSIONS: dict[str, frozenset[str]] = {"admin": frozenset({READ_PERMISSION})}
+SYNC_PERMISSION = "analytics.sync"
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {"admin": frozenset({READ_PERMISSION, SYNC_PERMISSION})}
 # Role lookups are cached briefly so a dashboard opening a dozen cards costs one query.
 ROLE_CACHE_SECONDS = 30.0
 

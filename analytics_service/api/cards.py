@@ -6,10 +6,11 @@ from aiohttp import web
 
 from analytics_service.api.auth import READ_PERMISSION, require_permission
 from analytics_service.api.errors import NotFound
-from analytics_service.api.keys import STORAGE
+from analytics_service.api.keys import SETTINGS, STORAGE
 from analytics_service.api.params import choose_language, parse_limit, parse_time_frame, reject_unknown
 from analytics_service.api.render import render_card
 from analytics_service.catalogue import CARDS_BY_ID, CardKind, cards_of_kind
+from analytics_service.clock import utc_now
 from analytics_service.storage import runs
 from analytics_service.storage.cards import read_cards
 
@@ -26,7 +27,8 @@ async def _list_cards(request: web.Request, kind: CardKind) -> web.Response:
     frame = parse_time_frame(request.query.get("timeFrame"), kind)
     language = choose_language(request.query.get("lang"), request.headers.get("Accept-Language"))
     stored = await read_cards(request.app[STORAGE].database, kind)
-    cards = [render_card(card, stored.get(card.id), language, frame) for card in cards_of_kind(kind)]
+    now, stale_after = utc_now(), request.app[SETTINGS].stale_threshold_seconds
+    cards = [render_card(card, stored.get(card.id), language, frame, now, stale_after) for card in cards_of_kind(kind)]
     return web.json_response({"kind": str(kind), "cards": cards})
 
 
@@ -46,7 +48,8 @@ async def _one_card(request: web.Request, kind: CardKind) -> web.Response:
     language = choose_language(request.query.get("lang"), request.headers.get("Accept-Language"))
     # The id was checked against the catalogue above, so only a known id reaches the query.
     stored = await read_cards(request.app[STORAGE].database, kind, [card.id])
-    return web.json_response(render_card(card, stored.get(card.id), language, frame))
+    body = render_card(card, stored.get(card.id), language, frame, utc_now(), request.app[SETTINGS].stale_threshold_seconds)
+    return web.json_response(body)
 
 
 def _register_kind(kind: CardKind) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from aiohttp import web
+from pymongo.errors import PyMongoError
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,11 @@ class Unauthorized(ApiError):
         super().__init__(401, "unauthorized", message, headers={"WWW-Authenticate": 'Bearer realm="analytics"'})
 
 
+class Conflict(ApiError):
+    def __init__(self, message: str, code: str = "conflict") -> None:
+        super().__init__(409, code, message)
+
+
 class Forbidden(ApiError):
     def __init__(self, message: str) -> None:
         super().__init__(403, "forbidden", message)
@@ -68,6 +74,10 @@ async def error_middleware(request: web.Request, handler):
             message = error.reason or "permission denied"
         headers = {key: value for key, value in error.headers.items() if key.lower() in {"allow", "www-authenticate"}}
         return error_response(error.status_code, code, message, headers=headers or None)
+    except PyMongoError as error:
+        logger.warning("database error on %s %s: %s", request.method, request.path, error)
+        return error_response(503, "database_unavailable", "the database is not answering; retry later",
+                              headers={"Retry-After": "5"})
     except Exception:
         logger.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal_error", "internal server error; the service log has the details")

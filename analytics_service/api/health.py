@@ -7,7 +7,7 @@ import logging
 
 from aiohttp import web
 
-from analytics_service.api.keys import SCHEDULER, STORAGE
+from analytics_service.api.keys import INDEXES_READY, SCHEDULER, STORAGE
 
 logger = logging.getLogger(__name__)
 
@@ -23,11 +23,14 @@ async def healthz(request: web.Request) -> web.Response:
 
 @routes.get("/readyz", name="readyz")
 async def readyz(request: web.Request) -> web.Response:
-    checks = {"database": "ok", "scheduler": "ok"}
+    checks = {"database": "ok", "indexes": "ok", "scheduler": "ok"}
     try:
         await asyncio.wait_for(request.app[STORAGE].ping(), PING_TIMEOUT_SECONDS)
     except Exception as error:  # any failure means "not ready", reported with its cause
         checks["database"] = f"failed: {type(error).__name__}: {error}"[:300]
+    indexes_ready = request.app.get(INDEXES_READY)
+    if indexes_ready is None or not indexes_ready.is_set():
+        checks["indexes"] = "failed: the service's indexes are not created yet"
     scheduler = request.app.get(SCHEDULER)
     if scheduler is None or not scheduler.running:
         checks["scheduler"] = "failed: the scheduler is not running"

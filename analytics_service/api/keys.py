@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from analytics_service.providers.registry import ProviderRegistry
@@ -15,3 +17,5 @@ STORAGE = web.AppKey("storage", Storage)
 SYNC_SERVICE = web.AppKey("sync_service", SyncService)
 SCHEDULER = web.AppKey("scheduler", SyncScheduler)
 PROVIDERS = web.AppKey("providers", ProviderRegistry)
+# Set once the service's indexes exist (or index creation is off); /readyz waits for it.
+INDEXES_READY = web.AppKey("indexes_ready", asyncio.Event)

@@ -6,11 +6,12 @@ frame of a card: an unavailable frame has ``value: null`` and its ``reason``.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from analytics_service.catalogue import Card, CardKind
 from analytics_service.catalogue.labels import pick_label, sanitize_language_map
-from analytics_service.timeframes import TimeFrame
+from analytics_service.timeframes import TimeFrame, parse_timestamp
 
 
 def _localise(labels: Any, language: str) -> str | None:
@@ -42,7 +43,23 @@ def _frame(card: Card, stored: Any, language: str, asides: Any) -> Any:
     return {"status": "ok", "rows": rows}
 
 
-def render_card(card: Card, document: dict[str, Any] | None, language: str, frame: TimeFrame | None) -> dict[str, Any]:
+def freshness(computed_at: Any, now: datetime, stale_after_s: float) -> dict[str, Any]:
+    """Return a card's age and whether it is older than ``stale_after_s``; unknown ages are stale."""
+    moment = parse_timestamp(computed_at)
+    if moment is None:
+        return {"ageSeconds": None, "stale": True}
+    age = (now - moment).total_seconds()
+    return {"ageSeconds": round(age, 1), "stale": age > stale_after_s}
+
+
+def render_card(
+    card: Card,
+    document: dict[str, Any] | None,
+    language: str,
+    frame: TimeFrame | None,
+    now: datetime,
+    stale_after_s: float,
+) -> dict[str, Any]:
     frames = [frame] if frame is not None else list(card.frames)
     body: dict[str, Any] = {
         "cardId": card.id,
@@ -56,7 +73,7 @@ def render_card(card: Card, document: dict[str, Any] | None, language: str, fram
     if card.chart_type is not None:
         body["type"] = str(card.chart_type)
     if document is None:
-        body.update(status="notComputed", computedAt=None, runId=None,
+        body.update(status="notComputed", computedAt=None, runId=None, ageSeconds=None, stale=True,
                     timeFrames={str(item): {"status": "notComputed", "value": None,
                                             "reason": "no sync has computed this card yet"} for item in frames})
         return body
@@ -76,6 +93,7 @@ def render_card(card: Card, document: dict[str, Any] | None, language: str, fram
         status=document.get("status"),
         computedAt=document.get("computedAt"),
         runId=document.get("runId"),
+        **freshness(document.get("computedAt"), now, stale_after_s),
         skippedDocuments=document.get("skippedDocuments"),
         notes=document.get("notes", []),
         timeFrames=rendered,

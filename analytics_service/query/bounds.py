@@ -23,6 +23,13 @@ from analytics_service.timeframes import ISO_TIMESTAMP_PATTERN, Window, format_b
 EARLIEST_DATE = datetime(1, 1, 1, tzinfo=timezone.utc)
 
 
+def _not_array(field: str) -> dict[str, Any]:
+    # Query operators match an array when any element matches, so an array holding one
+    # well-formed timestamp would otherwise pass for a timestamp. It comes first in
+    # "$and" because the embedded engine fails when comparing a list with a string.
+    return {field: {"$not": {"$type": "array"}}}
+
+
 def time_range_filter(field: str, start: datetime | None, end: datetime) -> dict[str, Any]:
     """Return a query filter for documents whose ``field`` lies in [start, end)."""
     string_range: dict[str, Any] = {"$lt": format_bound(end), "$regex": ISO_TIMESTAMP_PATTERN}
@@ -30,24 +37,22 @@ def time_range_filter(field: str, start: datetime | None, end: datetime) -> dict
     if start is not None:
         string_range["$gte"] = format_bound(start)
         date_range["$gte"] = start
-    return {"$or": [{field: string_range}, {field: date_range}]}
-
-
-def valid_timestamp_filter(field: str) -> dict[str, Any]:
-    return {"$or": [{field: {"$type": "date"}}, {field: {"$regex": ISO_TIMESTAMP_PATTERN}}]}
+    return {"$and": [_not_array(field), {"$or": [{field: string_range}, {field: date_range}]}]}
 
 
 def invalid_timestamp_filter(field: str) -> dict[str, Any]:
-    """Return a filter for documents whose ``field`` is missing, not a date, or an odd string."""
-    return {"$nor": valid_timestamp_filter(field)["$or"]}
+    """Return a filter for documents whose ``field`` is missing, an array, not a date, or an odd string."""
+    return {"$or": [
+        {field: {"$type": "array"}},
+        {"$nor": [{field: {"$type": "date"}}, {field: {"$regex": ISO_TIMESTAMP_PATTERN}}]},
+    ]}
 
 
 def in_window(field: str, window: Window) -> dict[str, Any]:
     """Return an expression that is true when ``field`` lies in ``window``.
 
-    Only valid inside a stage that follows a ``time_range_filter`` or
-    ``valid_timestamp_filter``: both halves rely on the value being a well-formed
-    string or a date.
+    Only valid inside a stage that follows a ``time_range_filter`` on the same field:
+    both halves rely on the value being a well-formed string or a date.
     """
     reference = "$" + field
     string_start = format_bound(window.start) if window.start is not None else ""

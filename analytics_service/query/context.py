@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from typing import Any
 
+from analytics_service.storage.retry import retry_transient
 from analytics_service.timeframes import (
     CHART_FRAMES,
     FrameWindows,
@@ -50,6 +51,8 @@ class RunContext:
     stats: QueryStats = field(default_factory=QueryStats)
     # Provider questions of the run; None when the run has no provider selection at all.
     provider: Any = None
+    # The first error of each source that failed during the run, for SourceHealth.
+    source_failures: dict[str, str] = field(default_factory=dict)
     windows: dict[TimeFrame, FrameWindows] = field(init=False)
     # Calendar days of the longest chart frame; shorter frames use its last days.
     days: list[date] = field(init=False)
@@ -70,16 +73,23 @@ class RunContext:
         return min(item.current.start for item in windows)  # type: ignore[type-var]
 
     async def aggregate(self, collection: str, pipeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Run one aggregation and count it as a round trip."""
-        self.stats.aggregations += 1
-        cursor = await self.database[collection].aggregate(pipeline, allowDiskUse=True)
-        documents = await cursor.to_list(None)
+        """Run one aggregation, retrying transient errors, and count it as a round trip."""
+
+        async def attempt() -> list[dict[str, Any]]:
+            self.stats.aggregations += 1
+            cursor = await self.database[collection].aggregate(pipeline, allowDiskUse=True)
+            return await cursor.to_list(None)
+
+        documents = await retry_transient(attempt, f"aggregation on {collection}")
         self.stats.documents_returned += len(documents)
         return documents
 
     async def find(self, collection: str, query: dict[str, Any], projection: dict[str, Any]) -> list[dict[str, Any]]:
-        self.stats.finds += 1
-        documents = await self.database[collection].find(query, projection).to_list(None)
+        async def attempt() -> list[dict[str, Any]]:
+            self.stats.finds += 1
+            return await self.database[collection].find(query, projection).to_list(None)
+
+        documents = await retry_transient(attempt, f"find on {collection}")
         self.stats.documents_returned += len(documents)
         return documents
 

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import mongomock
 from pymongo import IndexModel, ReplaceOne, UpdateOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 T = TypeVar("T")
 
@@ -160,21 +161,34 @@ class EmbeddedCollection:
         return await self._executor.run(self._collection.delete_one, filter)
 
     async def bulk_write(self, requests: Sequence[Any], ordered: bool = True) -> None:
-        """Apply UpdateOne and ReplaceOne requests one by one.
+        """Apply UpdateOne and ReplaceOne requests one by one, as PyMongo's bulk_write would.
 
         mongomock 4.3's own bulk_write rejects the ``sort`` option that PyMongo 4.11+
         adds to every UpdateOne, so the requests are unpacked here. PyMongo exposes their
-        fields only as private attributes, which mongomock reads the same way.
+        fields only as private attributes, which mongomock reads the same way. Write
+        errors are collected into one BulkWriteError shaped like the server's; with
+        ``ordered`` the first error stops the remaining requests.
         """
 
         def apply_all() -> None:
-            for request in requests:
+            errors = []
+            for index, request in enumerate(requests):
                 if isinstance(request, UpdateOne):
-                    self._collection.update_one(request._filter, request._doc, upsert=bool(request._upsert))
+                    apply = self._collection.update_one
                 elif isinstance(request, ReplaceOne):
-                    self._collection.replace_one(request._filter, request._doc, upsert=bool(request._upsert))
+                    apply = self._collection.replace_one
                 else:
                     raise TypeError(f"embedded bulk_write does not support {type(request).__name__}")
+                try:
+                    apply(request._filter, request._doc, upsert=bool(request._upsert))
+                except DuplicateKeyError as error:
+                    errors.append({"index": index, "code": 11000, "errmsg": str(error)})
+                    if ordered:
+                        break
+            if errors:
+                raise BulkWriteError({"writeErrors": errors, "writeConcernErrors": [], "nInserted": 0,
+                                      "nUpserted": 0, "nMatched": 0, "nModified": 0, "nRemoved": 0,
+                                      "upserted": []})
 
         await self._executor.run(apply_all)
 

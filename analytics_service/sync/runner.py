@@ -37,6 +37,7 @@ class Trigger(StrEnum):
     SCHEDULE = "schedule"
     STARTUP = "startup"
     CLI = "cli"
+    MANUAL = "manual"
 
 
 class RunStatus(StrEnum):
@@ -74,6 +75,8 @@ class SyncResult:
     outcomes: list[CardOutcome] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=dict)
     provider: dict[str, Any] = field(default_factory=dict)
+    # The first error of each source that failed in this run ("database" or a provider name).
+    source_failures: dict[str, str] = field(default_factory=dict)
 
     @property
     def failed_cards(self) -> list[CardOutcome]:
@@ -103,12 +106,16 @@ async def run_sync(
     clock: Callable[[], datetime],
     cards: Iterable[Card] = ALL_CARDS,
     provider: ProviderSelection | None = None,
+    run_id: str | None = None,
+    fencing_token: int | None = None,
 ) -> SyncResult:
     """Refresh ``cards`` as of ``now``; ``clock`` only timestamps the run record.
 
     Without a ``provider`` selection, provider-backed cards are stored as unavailable.
+    With a ``fencing_token`` (from the sync lease), a card already written by a run with
+    a larger token is left alone and reported as failed.
     """
-    run_id = uuid.uuid4().hex
+    run_id = run_id or new_run_id()
     selected = list(cards)
     started_at = clock()
     await runs.insert_run(database, {
@@ -117,6 +124,8 @@ async def run_sync(
         "startedAt": format_timestamp(started_at),
         "finishedAt": None,
         "status": str(RunStatus.RUNNING),
+        "fencingToken": fencing_token,
+        "progress": {"phase": "extracting", "cardsTotal": len(selected), "cardsDone": 0},
         "cards": [],
     })
     logger.info("run %s started: trigger=%s cards=%d", run_id, trigger, len(selected))
@@ -129,8 +138,10 @@ async def run_sync(
         batches = Batches()
         readers = _plan(selected, context, batches, run_id, outcomes)
         results = await _extract(context, batches, run_id)
+        await runs.update_run(database, run_id, {"progress.phase": "transforming"})
         documents = await _transform(selected, readers, results, run_id, now, outcomes)
-        await _load(database, documents, run_id, outcomes)
+        await runs.update_run(database, run_id, {"progress.phase": "loading"})
+        await _load(database, documents, run_id, outcomes, fencing_token)
     except asyncio.CancelledError:
         # Record the cancellation even while being cancelled, then let it propagate.
         logger.warning("run %s cancelled", run_id)
@@ -144,19 +155,24 @@ async def run_sync(
     stats = context.stats.as_dict()
     provider_report = context.provider.report() if context.provider is not None else {"selected": None}
     for failure in provider_report.get("failures", []):
-        logger.error("run %s: provider %s failed on %s: %s",
-                     run_id, provider_report["selected"], failure["question"], failure["error"])
+        # Logged at warning level here; SourceHealth logs the change of state at error level once.
+        logger.warning("run %s: provider %s failed on %s: %s",
+                       run_id, provider_report["selected"], failure["question"], failure["error"])
     await runs.update_run(database, run_id, {
         "finishedAt": format_timestamp(clock()),
         "status": str(status),
         "cards": [outcome.as_dict() for outcome in ordered],
+        "progress": {"phase": "finished", "cardsTotal": len(ordered), "cardsDone": len(ordered)},
         "queries": stats,
         "provider": provider_report,
     })
     failed = [outcome.card_id for outcome in ordered if outcome.status == "failed"]
     logger.info("run %s finished: status=%s refreshed=%d failed=%d round_trips=%d",
                 run_id, status, len(ordered) - len(failed), len(failed), stats["roundTrips"])
-    return SyncResult(run_id, status, ordered, stats, provider_report)
+    source_failures = dict(context.source_failures)
+    if provider_report.get("failures"):
+        source_failures[provider_report["selected"]] = provider_report["failures"][0]["error"]
+    return SyncResult(run_id, status, ordered, stats, provider_report, source_failures)
 
 
 def _plan(
@@ -178,7 +194,8 @@ async def _extract(context: RunContext, batches: Batches, run_id: str) -> FacetR
         try:
             results.store(batch.collection, await batch.run(context))
         except Exception as error:  # the cards of this collection fail; the others go on
-            logger.error("run %s: aggregation on %s failed: %s", run_id, batch.collection, _describe(error))
+            logger.warning("run %s: aggregation on %s failed: %s", run_id, batch.collection, _describe(error))
+            context.source_failures.setdefault("database", f"aggregation on {batch.collection}: {_describe(error)}")
             results.fail(batch.collection, error)
     return results
 
@@ -216,12 +233,25 @@ async def _transform(
 
 
 async def _load(
-    database: Any, documents: dict[CardKind, list[dict[str, Any]]], run_id: str, outcomes: dict[str, CardOutcome]
+    database: Any,
+    documents: dict[CardKind, list[dict[str, Any]]],
+    run_id: str,
+    outcomes: dict[str, CardOutcome],
+    fencing_token: int | None,
 ) -> None:
     for kind, batch in documents.items():
         try:
-            await write_cards(database, kind, batch)
+            rejected = await write_cards(database, kind, batch, fencing_token)
         except Exception as error:  # the cards of this kind keep their previous documents
             logger.error("run %s: writing %s failed: %s", run_id, kind.collection, _describe(error))
             for document in batch:
                 outcomes[document["cardId"]] = CardOutcome(document["cardId"], "failed", error=_describe(error))
+            continue
+        for card_id in rejected:
+            message = f"not written: a newer run (fencing token above {fencing_token}) already wrote this card"
+            logger.warning("run %s card %s: %s", run_id, card_id, message)
+            outcomes[card_id] = CardOutcome(card_id, "failed", error=message)
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex

@@ -79,7 +79,9 @@ def plan_array_length(card: Card, source: SnapshotArrayLength, context: RunConte
     reference = "$" + source.array_field
     is_array = {"$isArray": reference}
     # A value that is neither an array nor missing/null is malformed and counted apart.
-    is_malformed = {"$and": [{"$not": [is_array]}, {"$ne": [{"$ifNull": [reference, None]}, None]}]}
+    # Nested $cond instead of $not: the embedded engine evaluates {"$not": [...]} as false.
+    present = {"$ne": [{"$ifNull": [reference, None]}, None]}
+    is_malformed = {"$cond": [is_array, False, present]}
     branch = batch.add([
         {"$group": {
             "_id": None,

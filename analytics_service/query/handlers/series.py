@@ -29,15 +29,16 @@ def bucket_branches(field: str, match: dict[str, Any], edges: list[datetime],
     """
     bucket_output = output or {"n": {"$sum": 1}}
     string_edges = [format_bound(edge) for edge in edges]
+    not_array = {field: {"$not": {"$type": "array"}}}
     string_branch = [
-        {"$match": combine(match, {field: {
+        {"$match": combine(match, not_array, {field: {
             "$gte": string_edges[0], "$lt": string_edges[-1], "$regex": ISO_TIMESTAMP_PATTERN,
         }})},
         {"$bucket": {"groupBy": "$" + field, "boundaries": string_edges, "default": OUTSIDE,
                      "output": bucket_output}},
     ]
     date_branch = [
-        {"$match": combine(match, {field: {"$gte": edges[0], "$lt": edges[-1]}})},
+        {"$match": combine(match, not_array, {field: {"$gte": edges[0], "$lt": edges[-1]}})},
         {"$bucket": {"groupBy": "$" + field, "boundaries": list(edges), "default": OUTSIDE,
                      "output": bucket_output}},
     ]

@@ -141,3 +141,66 @@ def test_demo_serves_cards_with_printed_token(tmp_path):
         process.send_signal(signal.SIGINT)
         remaining, _ = process.communicate(timeout=30)
     assert process.returncode == 0, remaining
+
+
+def _start(arguments: list[str], tmp_path, **variables: str) -> subprocess.Popen:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ANALYTICS_")}
+    env.update(variables)
+    return subprocess.Popen(
+        [sys.executable, "-m", "analytics_service", *arguments],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+
+
+def _wait_healthy(port: int, process: subprocess.Popen, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.stdout.read()
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("serve did not become healthy")
+
+
+def test_serve_exits_soon_after_sigterm(tmp_path):
+    port = _free_port()
+    process = _start(["serve"], tmp_path, ANALYTICS_HOST="127.0.0.1", ANALYTICS_PORT=str(port),
+                     ANALYTICS_JWT_SECRET="j" * 40, ANALYTICS_SHUTDOWN_GRACE_SECONDS="5")
+    try:
+        _wait_healthy(port, process)
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+        elapsed = time.monotonic() - started
+    finally:
+        if process.poll() is None:
+            process.kill()
+    output = process.stdout.read()
+    assert process.returncode == 0, output
+    assert elapsed < 5, f"exit took {elapsed:.1f} s"
+    assert "scheduler stopped" in output
+
+
+def test_demo_sigterm_during_first_sync_exits(tmp_path):
+    port = _free_port()
+    process = _start(["demo"], tmp_path, ANALYTICS_HOST="127.0.0.1", ANALYTICS_PORT=str(port))
+    try:
+        for line in process.stdout:
+            if line.startswith("loaded demo data"):
+                break
+        time.sleep(2)  # the first sync of the demo data takes far longer than this
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+        elapsed = time.monotonic() - started
+    finally:
+        if process.poll() is None:
+            process.kill()
+    output = process.stdout.read()
+    assert process.returncode == 0, output
+    assert "cancelled" in output
+    assert "serving on" not in output
+    assert elapsed < 10, f"exit took {elapsed:.1f} s"

@@ -16,7 +16,7 @@ REDACTED = "[redacted]"
 # (pattern, replacement) pairs applied in order to every rendered message.
 _SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # Header values in "Authorization: Bearer x", "authorization=x" and dict reprs such
-    # as {'Authorization': 'Basic x'}; the value ends at a quote, comma, brace or line end.
+    # as {'Authorization': 'Basic x'}. The value ends at a quote, comma, brace or line end.
     (re.compile(r"""(\bauthorization['"]?\s*[:=]\s*['"]?)[^'"\r\n,}]+""", re.IGNORECASE), rf"\1{REDACTED}"),
     (re.compile(r"\b(bearer\s+)[A-Za-z0-9._~+/=-]+", re.IGNORECASE), rf"\1{REDACTED}"),
     # JWTs: base64url header starting with '{"' (eyJ), payload and a signature that an
@@ -25,7 +25,7 @@ _SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # User info of MongoDB URIs. The match runs to the last '@' of the URI, so a password
     # with an unescaped '@' is still hidden whole.
     (re.compile(r"""(mongodb(?:\+srv)?://)[^\s'"<>]*@""", re.IGNORECASE), rf"\1{REDACTED}@"),
-    # PEM private keys, e.g. from a GA4 service-account file; matches escaped newlines too.
+    # PEM private keys, e.g. from a GA4 service-account file, with real or escaped newlines.
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.DOTALL), REDACTED),
 )
 
@@ -67,9 +67,9 @@ class RedactingFilter(logging.Filter):
         try:
             message = record.getMessage()
         except (TypeError, ValueError, KeyError):
-            # The arguments do not fit the format string, so the handler will report a
-            # formatting error; redact the parts it will print instead of the message.
-            # Formatting fails either way, so turning the arguments into text loses nothing.
+            # The arguments do not fit the format string, so the handler will print the
+            # format string and the arguments with a formatting error. Both are redacted,
+            # and turning the arguments into text loses nothing because formatting fails anyway.
             record.msg = redact(str(record.msg))
             if isinstance(record.args, Mapping):
                 record.args = {key: redact(str(value)) for key, value in record.args.items()}
@@ -125,7 +125,7 @@ class _StderrHandler(logging.StreamHandler):
 
     @stream.setter
     def stream(self, value) -> None:
-        pass  # always sys.stderr; StreamHandler.__init__ and setStream assign here
+        pass  # StreamHandler.__init__ and setStream assign here, but the stream stays sys.stderr
 
 
 logger = logging.getLogger(__name__)
@@ -161,8 +161,11 @@ def configure_logging(level: str, log_format: str = "text", *, force: bool = Fal
     root = logging.getLogger()
     foreign = [handler for handler in root.handlers if handler is not _handler]
     if foreign and not force:
-        logger.warning("logging is already configured by %s; log level %s and format %s are not applied",
-                       ", ".join(type(handler).__name__ for handler in foreign), level, log_format)
+        logger.warning(
+            "logging is already configured by %s, so log level %s and format %s are not applied. "
+            "Call configure_logging with force=True to replace those handlers.",
+            ", ".join(type(handler).__name__ for handler in foreign), level, log_format,
+        )
         return
 
     root.setLevel(level_number)

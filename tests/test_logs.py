@@ -24,7 +24,7 @@ logger = logging.getLogger("analytics_service.tests.logs")
 
 @pytest.fixture(autouse=True)
 def detach():
-    """Return a function that detaches the root handlers; restore the loggers after the test.
+    """Provide a function that detaches the root handlers, and restore the loggers after the test.
 
     pytest puts capture handlers on the root logger for the whole session and for each test
     phase, and configure_logging leaves a root logger with handlers alone, so a test calls

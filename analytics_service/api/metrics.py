@@ -1,7 +1,7 @@
 """The Prometheus endpoint and the middleware that measures every HTTP request.
 
 Middleware order: ``metrics_middleware`` must come before (outside) ``error_middleware``,
-i.e. ``web.Application(middlewares=[metrics_middleware, error_middleware])``. Then it sees
+i.e. ``web.Application(middlewares=[metrics_middleware, error_middleware])``. Then it receives
 the JSON error response that ``error_middleware`` builds from an ``ApiError``, an
 ``HTTPException`` or an unhandled exception, and counts it with its final status.
 """
@@ -27,7 +27,7 @@ routes = web.RouteTableDef()
 
 
 def route_label(request: web.Request) -> str:
-    """Return the route name, else the canonical resource path, else ``unmatched``; never the raw path."""
+    """Return the route name, else the canonical resource path, else ``unmatched``, but never the raw path."""
     resource = request.match_info.route.resource
     if resource is None:
         return UNMATCHED_ROUTE
@@ -67,7 +67,7 @@ def _observe(metrics: ServiceMetrics, request: web.Request, status: int, started
 
 @routes.get("/metrics", name="metrics")
 async def serve_metrics(request: web.Request) -> web.Response:
-    """Serve the Prometheus text format; no authentication, like the probes."""
+    """Serve the metrics in the Prometheus text format, without authentication like the probes."""
     body, content_type = request.app[METRICS].render()
     # web.Response rejects a charset inside content_type, so the full header is set as is.
     return web.Response(body=body, headers={"Content-Type": content_type})

@@ -30,7 +30,7 @@ UNKNOWN_KIND = "unknown"
 RUN_DURATION_BUCKETS = (0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
 CARD_DURATION_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
-# Statuses a finished run can end with; RUNNING is only ever stored on the run record.
+# Statuses a finished run can end with. RUNNING appears only on the run record in MongoDB.
 _FINAL_STATUSES = (RunStatus.SUCCEEDED, RunStatus.PARTIAL, RunStatus.FAILED, RunStatus.CANCELLED)
 
 
@@ -45,7 +45,7 @@ class ServiceMetrics:
             "analytics_sync_runs_total", "Sync runs by final status.", ["status"], registry=registry
         )
         self.sync_run_duration = Histogram(
-            "analytics_sync_run_duration_seconds", "Wall-clock duration of sync runs that returned a result.",
+            "analytics_sync_run_duration_seconds", "Wall-clock duration of sync runs, cancelled runs excluded.",
             buckets=RUN_DURATION_BUCKETS, registry=registry,
         )
         self.card_duration = Histogram(
@@ -104,7 +104,7 @@ class ServiceMetrics:
         self.sync_run_duration.observe(duration_s)
 
         for outcome in result.outcomes:
-            self._observe_card(outcome, finished_at_unix)
+            self._observe_card(result.run_id, outcome, finished_at_unix)
 
         self._observe_provider(result.provider)
 
@@ -133,7 +133,7 @@ class ServiceMetrics:
         return result
 
     def observe_http_request(self, route: str, method: str, status: int, duration_s: float) -> None:
-        """Count one HTTP request and record its duration; ``route`` must be a bounded label value."""
+        """Count one HTTP request and record its duration. ``route`` must come from a bounded set of values."""
         self.http_requests.labels(route=route, method=method, status=str(status)).inc()
         self.http_request_duration.labels(route=route).observe(duration_s)
 
@@ -141,7 +141,7 @@ class ServiceMetrics:
         """Return the registry in the Prometheus text format and its content type."""
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
-    def _observe_card(self, outcome: CardOutcome, finished_at_unix: float) -> None:
+    def _observe_card(self, run_id: str, outcome: CardOutcome, finished_at_unix: float) -> None:
         card = CARDS_BY_ID.get(outcome.card_id)
         kind = str(card.kind) if card is not None else UNKNOWN_KIND
 
@@ -155,14 +155,15 @@ class ServiceMetrics:
         elif outcome.status == "refreshed":
             self.last_success.labels(kind=kind).set(finished_at_unix)
         else:
-            logger.warning("card %s has the unexpected outcome status %r; not counted", outcome.card_id, outcome.status)
+            logger.warning("run %s card %s: unexpected outcome status %r, so the card is not counted",
+                           run_id, outcome.card_id, outcome.status)
 
     def _observe_provider(self, report: dict[str, Any]) -> None:
         provider = report.get("selected")
         if not provider:
             return
 
-        # The report holds this run's deltas, which are never negative; max() keeps a
+        # The report contains this run's deltas, which are not negative. max() still keeps a
         # malformed report from raising ValueError out of Counter.inc into the sync.
         self.provider_requests.labels(provider=provider).inc(max(report.get("requests", 0), 0))
         self.provider_retries.labels(provider=provider).inc(max(report.get("retries", 0), 0))

@@ -34,7 +34,7 @@ _RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "a
 
 
 def redact(text: str) -> str:
-    """Replace bearer tokens, JWTs, Authorization values and MongoDB URI credentials with ``[redacted]``."""
+    """Replace bearer tokens, JWTs, Authorization values, MongoDB URI credentials and PEM private keys."""
     for pattern, replacement in _SECRET_PATTERNS:
         text = pattern.sub(replacement, text)
     return text

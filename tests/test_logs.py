@@ -285,6 +285,12 @@ def test_redaction_keeps_surrounding_text():
     assert redact(text) == "GET /api with Authorization: [redacted], then mongodb://[redacted]@h:27017/db done"
 
 
+def test_redaction_hides_private_key():
+    text = 'credentials {"private_key": "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADAN\\n-----END PRIVATE KEY-----\\n"}'
+
+    assert redact(text) == 'credentials {"private_key": "[redacted]\\n"}'
+
+
 def test_redaction_leaves_plain_text_alone():
     text = "run 5f2b started: cards=12 mongodb://db.internal:27017/news eyJ-is-not-a-token"
 

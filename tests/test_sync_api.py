@@ -197,3 +197,18 @@ async def test_cards_report_age_and_staleness(service_app):
     assert cards["usersTotalRegistered"]["stale"] is True
     assert cards["usersTotalRegistered"]["ageSeconds"] > 3600
     assert cards["usersNewRegistrations"]["stale"] is False
+
+
+async def test_metrics_count_runs_and_requests(service_app):
+    client, _, _ = service_app
+    run_id = (await (await client.post(f"{PREFIX}/sync", headers=ADMIN)).json())["runId"]
+    await _finish(client, run_id)
+    await client.get(f"{PREFIX}/kpis")
+
+    response = await client.get("/metrics")
+
+    text = await response.text()
+    assert response.status == 200
+    assert 'analytics_sync_runs_total{status="succeeded"} 1.0' in text
+    assert 'analytics_http_requests_total{method="GET",route="kpi-list",status="401"} 1.0' in text
+    assert "analytics_last_success_timestamp_seconds" in text

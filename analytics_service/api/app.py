@@ -16,10 +16,13 @@ from aiohttp import web
 from pymongo.errors import PyMongoError
 
 from analytics_service.api import cards, health, status, sync_routes
+from analytics_service.api import metrics as metrics_api
 from analytics_service.api.auth import BearerIdentityPolicy, RoleAuthorizationPolicy
 from analytics_service.api.errors import error_middleware
 from analytics_service.api.keys import INDEXES_READY, PROVIDERS, SCHEDULER, SETTINGS, STORAGE, SYNC_SERVICE
+from analytics_service.api.metrics import METRICS, metrics_middleware
 from analytics_service.errors import ConfigurationError
+from analytics_service.observability import ServiceMetrics
 from analytics_service.providers.registry import open_providers
 from analytics_service.scheduler import SyncScheduler
 from analytics_service.settings import Settings
@@ -47,9 +50,13 @@ def create_app(settings: Settings, *, storage: Storage | None = None, scheduler:
             "invalid configuration: ANALYTICS_JWT_SECRET is unset: the API needs it to verify bearer tokens; "
             "set a random string of at least 32 characters"
         )
-    app = web.Application(middlewares=[error_middleware])
+    # The metrics middleware sits outside the error middleware, so it counts the JSON error
+    # responses with their final status.
+    app = web.Application(middlewares=[metrics_middleware, error_middleware])
     app[SETTINGS] = settings
+    app[METRICS] = ServiceMetrics()
     app.add_routes(health.routes)
+    app.add_routes(metrics_api.routes)
     app.add_routes(cards.routes)
     app.add_routes(sync_routes.routes)
     app.add_routes(status.routes)
@@ -131,7 +138,7 @@ async def _provider_step(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _sync_service_step(app: web.Application) -> AsyncIterator[None]:
-    service = SyncService(app[STORAGE].database, app[SETTINGS], app[PROVIDERS])
+    service = SyncService(app[STORAGE].database, app[SETTINGS], app[PROVIDERS], metrics=app[METRICS])
     app[SYNC_SERVICE] = service
     yield
     await service.stop()

@@ -12,8 +12,9 @@ import asyncio
 import logging
 import os
 import socket
+import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,6 +22,7 @@ from pymongo.errors import PyMongoError
 
 from analytics_service.catalogue import ALL_CARDS, Card
 from analytics_service.clock import utc_now
+from analytics_service.observability import ServiceMetrics
 from analytics_service.providers.registry import ProviderRegistry
 from analytics_service.settings import Settings
 from analytics_service.sourcehealth import SourceHealth
@@ -51,8 +53,10 @@ class SyncService:
         clock: Callable[[], datetime] = utc_now,
         owner: str | None = None,
         health: SourceHealth | None = None,
+        metrics: ServiceMetrics | None = None,
     ) -> None:
         self.health = health or SourceHealth()
+        self._metrics = metrics
         self._database = database
         self._settings = settings
         self._providers = providers
@@ -62,7 +66,8 @@ class SyncService:
         self._leases = LeaseStore(database, owner or default_owner(), ttl)
         self._heartbeat_s = settings.lease_ttl_seconds / 3
         self._tasks: set[asyncio.Task] = set()
-        self.on_result: Callable[[SyncResult, float], None] | None = None
+        # Called after every finished run, such as the API's card cache refresh.
+        self.listeners: list[Callable[[SyncResult], Awaitable[None]]] = []
 
     @property
     def running(self) -> bool:
@@ -134,18 +139,27 @@ class SyncService:
                 cards=cards, provider=provider, run_id=run_id, fencing_token=lease.token,
             )
         except asyncio.CancelledError:
+            if self._metrics is not None:
+                self._metrics.observe_cancelled_run()
             if lost.is_set():
                 await asyncio.shield(runs.update_run(self._database, run_id, {
                     "error": "the sync lease was lost (heartbeat failed), so the run stopped writing",
                 }))
             raise
+        except Exception:
+            if self._metrics is not None:
+                self._metrics.observe_failed_run(asyncio.get_running_loop().time() - started)
+            raise
         finally:
             heartbeat.cancel()
             await asyncio.gather(heartbeat, return_exceptions=True)
             await asyncio.shield(self._release(lease))
+        duration_s = asyncio.get_running_loop().time() - started
         self._record_health(result)
-        if self.on_result is not None:
-            self.on_result(result, asyncio.get_running_loop().time() - started)
+        if self._metrics is not None:
+            self._metrics.observe_run(result, duration_s, time.time())
+        for listener in self.listeners:
+            await listener(result)
         return result
 
     def _record_health(self, result: SyncResult) -> None:

@@ -30,7 +30,12 @@ class FaultyCollection:
     async def bulk_write(self, requests, **kwargs):
         if self._collection.name in self._database.failing_writes:
             raise self._database.failing_writes[self._collection.name]
-        return await self._collection.bulk_write(requests, **kwargs)
+        result = await self._collection.bulk_write(requests, **kwargs)
+        if self._database.write_blocker is not None:
+            # Let the test look at the store after this collection's write, then go on.
+            self._database.write_started.set()
+            await self._database.write_blocker.wait()
+        return result
 
 
 class FaultyDatabase:
@@ -42,6 +47,8 @@ class FaultyDatabase:
         self.empty_aggregations: set[str] = set()
         self.failing_writes: dict[str, Exception] = {}
         self.blocker: asyncio.Event | None = None
+        self.write_blocker: asyncio.Event | None = None
+        self.write_started = asyncio.Event()
 
     def __getitem__(self, name: str) -> FaultyCollection:
         return FaultyCollection(self._database[name], self)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -10,7 +11,7 @@ from bson import ObjectId
 
 from analytics_service.api.app import create_app
 from analytics_service.api.auth import mint_token
-from analytics_service.api.keys import STORAGE, SYNC_SERVICE
+from analytics_service.api.keys import CARD_CACHE, STORAGE, SYNC_SERVICE
 from analytics_service.settings import load_settings
 from analytics_service.storage.client import Storage
 from analytics_service.storage.embedded import EmbeddedMongoClient
@@ -49,12 +50,14 @@ async def service_app(aiohttp_client):
 
 
 async def _finish(client, run_id: str, timeout_s: float = 30.0) -> dict:
+    """Wait until the run is recorded as finished and the service has released its lease."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
+    service = client.app[SYNC_SERVICE]
     while True:
         response = await client.get(f"{PREFIX}/sync-runs/{run_id}", headers=ADMIN)
         body = await response.json()
-        if response.status == 200 and body["status"] != "running":
+        if response.status == 200 and body["status"] != "running" and not service.running:
             return body
         if loop.time() > deadline:
             raise AssertionError(f"run {run_id} did not finish: {body}")
@@ -190,13 +193,87 @@ async def test_cards_report_age_and_staleness(service_app):
     database = app[STORAGE].database
     await database["kpi_card_data"].update_one({"cardId": "usersTotalRegistered"},
                                                {"$set": {"computedAt": "2020-01-01T00:00:00.000000Z"}})
+    await app[CARD_CACHE].refresh()
 
     body = await (await client.get(f"{PREFIX}/kpis", headers=ADMIN)).json()
 
     cards = {card["cardId"]: card for card in body["cards"]}
     assert cards["usersTotalRegistered"]["stale"] is True
-    assert cards["usersTotalRegistered"]["ageSeconds"] > 3600
+    assert cards["usersTotalRegistered"]["computedAt"] == "2020-01-01T00:00:00.000000Z"
     assert cards["usersNewRegistrations"]["stale"] is False
+
+
+async def test_etag_revalidation_returns_304(service_app):
+    client, _, app = service_app
+    await app[SYNC_SERVICE].run(Trigger.CLI)
+
+    first = await client.get(f"{PREFIX}/kpis", headers=ADMIN)
+    again = await client.get(f"{PREFIX}/kpis", headers={**ADMIN, "If-None-Match": first.headers["ETag"]})
+    other_language = await client.get(f"{PREFIX}/kpis?lang=fr", headers={**ADMIN, "If-None-Match": first.headers["ETag"]})
+
+    assert first.status == 200
+    assert again.status == 304
+    assert await again.read() == b""
+    assert other_language.status == 200
+    assert other_language.headers["ETag"] != first.headers["ETag"]
+
+
+async def test_new_run_changes_etag(service_app):
+    client, _, app = service_app
+    await app[SYNC_SERVICE].run(Trigger.CLI)
+    first = await client.get(f"{PREFIX}/charts", headers=ADMIN)
+
+    await app[SYNC_SERVICE].run(Trigger.CLI)
+    second = await client.get(f"{PREFIX}/charts", headers={**ADMIN, "If-None-Match": first.headers["ETag"]})
+
+    assert second.status == 200
+    assert second.headers["ETag"] != first.headers["ETag"]
+
+
+async def test_large_responses_are_gzipped(service_app):
+    client, _, app = service_app
+    await app[SYNC_SERVICE].run(Trigger.CLI)
+
+    compressed = await client.get(f"{PREFIX}/charts", headers={**ADMIN, "Accept-Encoding": "gzip"},
+                                  auto_decompress=False)
+    plain = await client.get(f"{PREFIX}/charts", headers={**ADMIN, "Accept-Encoding": "identity"})
+
+    assert compressed.headers["Content-Encoding"] == "gzip"
+    assert plain.headers.get("Content-Encoding") is None
+    raw = await compressed.read()
+    assert len(raw) < len(await plain.read()) / 3
+    assert gzip.decompress(raw) == await plain.read()
+
+
+async def test_token_is_checked_before_cached_response(service_app):
+    client, _, app = service_app
+    await app[SYNC_SERVICE].run(Trigger.CLI)
+    etag = (await client.get(f"{PREFIX}/kpis", headers=ADMIN)).headers["ETag"]
+
+    response = await client.get(f"{PREFIX}/kpis", headers={**READER, "If-None-Match": etag})
+
+    assert response.status == 403
+
+
+async def test_reader_never_sees_half_written_run(service_app):
+    client, blocked, app = service_app
+    await app[SYNC_SERVICE].run(Trigger.CLI)
+    before = await (await client.get(f"{PREFIX}/kpis", headers=ADMIN)).json()
+    old_run = {card["runId"] for card in before["cards"]}
+    blocked.write_blocker = asyncio.Event()
+
+    run_id = (await (await client.post(f"{PREFIX}/sync", headers=ADMIN)).json())["runId"]
+    await blocked.write_started.wait()
+    # The KPI collection is written; the charts are not yet, and the run has not finished.
+    await asyncio.sleep(0.1)
+    app[CARD_CACHE]._checked_at = 0.0  # force the next read to look for a newer run
+    during = await (await client.get(f"{PREFIX}/kpis", headers=ADMIN)).json()
+    blocked.write_blocker.set()
+    await _finish(client, run_id)
+    after = await (await client.get(f"{PREFIX}/kpis", headers=ADMIN)).json()
+
+    assert {card["runId"] for card in during["cards"]} == old_run
+    assert {card["runId"] for card in after["cards"]} == {run_id}
 
 
 async def test_metrics_count_runs_and_requests(service_app):

@@ -18,8 +18,9 @@ from pymongo.errors import PyMongoError
 from analytics_service.api import cards, health, status, sync_routes
 from analytics_service.api import metrics as metrics_api
 from analytics_service.api.auth import BearerIdentityPolicy, RoleAuthorizationPolicy
+from analytics_service.api.card_cache import CardCache
 from analytics_service.api.errors import error_middleware
-from analytics_service.api.keys import INDEXES_READY, PROVIDERS, SCHEDULER, SETTINGS, STORAGE, SYNC_SERVICE
+from analytics_service.api.keys import CARD_CACHE, INDEXES_READY, PROVIDERS, SCHEDULER, SETTINGS, STORAGE, SYNC_SERVICE
 from analytics_service.api.metrics import METRICS, metrics_middleware
 from analytics_service.errors import ConfigurationError
 from analytics_service.observability import ServiceMetrics
@@ -140,6 +141,12 @@ async def _provider_step(app: web.Application) -> AsyncIterator[None]:
 async def _sync_service_step(app: web.Application) -> AsyncIterator[None]:
     service = SyncService(app[STORAGE].database, app[SETTINGS], app[PROVIDERS], metrics=app[METRICS])
     app[SYNC_SERVICE] = service
+    app[CARD_CACHE] = cache = CardCache(app[STORAGE].database)
+
+    async def refresh_cache(result) -> None:
+        await cache.refresh()
+
+    service.listeners.append(refresh_cache)
     yield
     await service.stop()
 

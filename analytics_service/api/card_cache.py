@@ -34,7 +34,8 @@ class Snapshot:
     run_id: str | None
     version: str
     computed_at: dict[str, datetime | None]
-    rendered: dict[tuple, tuple[bytes, str]] = field(default_factory=dict)
+    # Serialised responses of this snapshot: key -> (body, ETag, gzip body or None).
+    rendered: dict[tuple, tuple[bytes, str, bytes | None]] = field(default_factory=dict)
 
     def stale_flags(self, card_ids: list[str], now: datetime, stale_after_s: float) -> tuple[bool, ...]:
         flags = []

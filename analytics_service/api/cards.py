@@ -6,13 +6,13 @@ from aiohttp import web
 
 from analytics_service.api.auth import READ_PERMISSION, require_permission
 from analytics_service.api.errors import NotFound
-from analytics_service.api.keys import SETTINGS, STORAGE
+from analytics_service.api.keys import CARD_CACHE, SETTINGS, STORAGE
 from analytics_service.api.params import choose_language, parse_limit, parse_time_frame, reject_unknown
 from analytics_service.api.render import render_card
+from analytics_service.api.responses import cached_json
 from analytics_service.catalogue import CARDS_BY_ID, CardKind, cards_of_kind
 from analytics_service.clock import utc_now
 from analytics_service.storage import runs
-from analytics_service.storage.cards import read_cards
 
 PREFIX = "/api/v1/analytics"
 KIND_PATHS = {CardKind.KPI: "kpis", CardKind.CHART: "charts", CardKind.RANKED_LIST: "ranked-lists"}
@@ -26,10 +26,17 @@ async def _list_cards(request: web.Request, kind: CardKind) -> web.Response:
     reject_unknown(dict(request.query), CARD_PARAMETERS)
     frame = parse_time_frame(request.query.get("timeFrame"), kind)
     language = choose_language(request.query.get("lang"), request.headers.get("Accept-Language"))
-    stored = await read_cards(request.app[STORAGE].database, kind)
+    snapshot = await request.app[CARD_CACHE].current()
+    stored = snapshot.cards[kind]
     now, stale_after = utc_now(), request.app[SETTINGS].stale_threshold_seconds
-    cards = [render_card(card, stored.get(card.id), language, frame, now, stale_after) for card in cards_of_kind(kind)]
-    return web.json_response({"kind": str(kind), "cards": cards})
+    cards = cards_of_kind(kind)
+    key = ("list", kind, frame, language, snapshot.stale_flags([card.id for card in cards], now, stale_after))
+
+    def build() -> dict:
+        return {"kind": str(kind),
+                "cards": [render_card(card, stored.get(card.id), language, frame, now, stale_after) for card in cards]}
+
+    return cached_json(request, snapshot, key, build)
 
 
 async def _one_card(request: web.Request, kind: CardKind) -> web.Response:
@@ -46,10 +53,12 @@ async def _one_card(request: web.Request, kind: CardKind) -> web.Response:
     reject_unknown(dict(request.query), CARD_PARAMETERS)
     frame = parse_time_frame(request.query.get("timeFrame"), kind)
     language = choose_language(request.query.get("lang"), request.headers.get("Accept-Language"))
-    # The id was checked against the catalogue above, so only a known id reaches the query.
-    stored = await read_cards(request.app[STORAGE].database, kind, [card.id])
-    body = render_card(card, stored.get(card.id), language, frame, utc_now(), request.app[SETTINGS].stale_threshold_seconds)
-    return web.json_response(body)
+    snapshot = await request.app[CARD_CACHE].current()
+    document = snapshot.cards[kind].get(card.id)
+    now, stale_after = utc_now(), request.app[SETTINGS].stale_threshold_seconds
+    key = ("one", card.id, frame, language, snapshot.stale_flags([card.id], now, stale_after))
+    return cached_json(request, snapshot, key,
+                       lambda: render_card(card, document, language, frame, now, stale_after))
 
 
 def _register_kind(kind: CardKind) -> None:

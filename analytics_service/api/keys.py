@@ -6,6 +6,7 @@ import asyncio
 
 from aiohttp import web
 
+from analytics_service.api.card_cache import CardCache
 from analytics_service.providers.registry import ProviderRegistry
 from analytics_service.scheduler import SyncScheduler
 from analytics_service.settings import Settings
@@ -19,3 +20,4 @@ SCHEDULER = web.AppKey("scheduler", SyncScheduler)
 PROVIDERS = web.AppKey("providers", ProviderRegistry)
 # Set once the service's indexes exist (or index creation is off); /readyz waits for it.
 INDEXES_READY = web.AppKey("indexes_ready", asyncio.Event)
+CARD_CACHE = web.AppKey("card_cache", CardCache)

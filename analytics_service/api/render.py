@@ -73,7 +73,7 @@ def render_card(
     if card.chart_type is not None:
         body["type"] = str(card.chart_type)
     if document is None:
-        body.update(status="notComputed", computedAt=None, runId=None, ageSeconds=None, stale=True,
+        body.update(status="notComputed", computedAt=None, runId=None, stale=True,
                     timeFrames={str(item): {"status": "notComputed", "value": None,
                                             "reason": "no sync has computed this card yet"} for item in frames})
         return body
@@ -93,7 +93,9 @@ def render_card(
         status=document.get("status"),
         computedAt=document.get("computedAt"),
         runId=document.get("runId"),
-        **freshness(document.get("computedAt"), now, stale_after_s),
+        # The age in seconds is left out: it changes every second, and responses are cached
+        # and revalidated by ETag. /status reports ages.
+        stale=freshness(document.get("computedAt"), now, stale_after_s)["stale"],
         skippedDocuments=document.get("skippedDocuments"),
         notes=document.get("notes", []),
         timeFrames=rendered,

@@ -133,34 +133,39 @@ class SyncService:
         heartbeat = asyncio.create_task(self._heartbeat(lease, run_task, lost), name=f"heartbeat-{run_id}")
         started = asyncio.get_running_loop().time()
         try:
-            provider = await self._providers.select(self._database) if self._providers is not None else None
-            result = await run_sync(
-                self._database, now=self._clock(), tz=self._settings.tz, trigger=trigger, clock=self._clock,
-                cards=cards, provider=provider, run_id=run_id, fencing_token=lease.token,
-            )
-        except asyncio.CancelledError:
+            try:
+                provider = await self._providers.select(self._database) if self._providers is not None else None
+                result = await run_sync(
+                    self._database, now=self._clock(), tz=self._settings.tz, trigger=trigger, clock=self._clock,
+                    cards=cards, provider=provider, run_id=run_id, fencing_token=lease.token,
+                )
+            except asyncio.CancelledError:
+                if self._metrics is not None:
+                    self._metrics.observe_cancelled_run()
+                if lost.is_set():
+                    await asyncio.shield(runs.update_run(self._database, run_id, {
+                        "error": "the sync lease was lost (heartbeat failed), so the run stopped writing",
+                    }))
+                raise
+            except Exception:
+                if self._metrics is not None:
+                    self._metrics.observe_failed_run(asyncio.get_running_loop().time() - started)
+                raise
+            finally:
+                heartbeat.cancel()
+                await asyncio.gather(heartbeat, return_exceptions=True)
+
+            # Listeners (the API's card cache) run before the lease is released, so a
+            # caller that sees the service idle also sees their effects.
+            duration_s = asyncio.get_running_loop().time() - started
+            self._record_health(result)
             if self._metrics is not None:
-                self._metrics.observe_cancelled_run()
-            if lost.is_set():
-                await asyncio.shield(runs.update_run(self._database, run_id, {
-                    "error": "the sync lease was lost (heartbeat failed), so the run stopped writing",
-                }))
-            raise
-        except Exception:
-            if self._metrics is not None:
-                self._metrics.observe_failed_run(asyncio.get_running_loop().time() - started)
-            raise
+                self._metrics.observe_run(result, duration_s, time.time())
+            for listener in self.listeners:
+                await listener(result)
+            return result
         finally:
-            heartbeat.cancel()
-            await asyncio.gather(heartbeat, return_exceptions=True)
             await asyncio.shield(self._release(lease))
-        duration_s = asyncio.get_running_loop().time() - started
-        self._record_health(result)
-        if self._metrics is not None:
-            self._metrics.observe_run(result, duration_s, time.time())
-        for listener in self.listeners:
-            await listener(result)
-        return result
 
     def _record_health(self, result: SyncResult) -> None:
         sources = {"database"}

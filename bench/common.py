@@ -1,0 +1,159 @@
+"""Helpers shared by the benchmarks: the demo dataset, a counting database wrapper, output."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from analytics_service.demo.generator import generate_dataset
+
+# Every benchmark computes its cards as of this instant, as the tests do, so runs on
+# different days read the same windows of the same generated dataset.
+BENCH_NOW = datetime(2026, 12, 4, 15, 30, 0, tzinfo=timezone.utc)
+
+# Calls that read documents. Every other call (card writes, run records, the lease) is
+# bookkeeping of the service and is reported apart.
+READ_METHODS = ("aggregate", "find", "find_one", "count_documents", "distinct")
+
+
+async def load_dataset(database: Any, scale: int) -> dict[str, int]:
+    """Insert the demo dataset at ``scale`` and return the document count per collection."""
+    documents = generate_dataset(BENCH_NOW, scale)
+    sizes = {}
+    for collection, batch in documents.items():
+        if batch:
+            await database[collection].insert_many(batch)
+        sizes[collection] = len(batch)
+    return sizes
+
+
+@dataclass
+class CallLog:
+    """Database calls seen by a ``CountingDatabase``, by method and collection."""
+
+    calls: list[tuple[str, str]] = field(default_factory=list)
+    seconds_by_collection: Counter = field(default_factory=Counter)
+
+    def reads_on(self, collections: set[str]) -> list[tuple[str, str]]:
+        return [(method, name) for method, name in self.calls if method in READ_METHODS and name in collections]
+
+    def read_round_trips(self, collections: set[str]) -> int:
+        return len(self.reads_on(collections))
+
+    def documents_scanned(self, sizes: dict[str, int]) -> int:
+        """Sum the collection size over every read call on ``sizes``' collections.
+
+        mongomock has no query planner: every find, count and aggregation iterates the
+        whole collection, so this is what the embedded engine reads. On a MongoDB server
+        it is also what a ``$facet`` pipeline reads, because ``$facet`` as the first stage
+        performs a collection scan (MongoDB manual, ``$facet``, "Index Use").
+        """
+        return sum(sizes[name] for _, name in self.reads_on(set(sizes)))
+
+    def by_method(self, collections: set[str]) -> Counter:
+        return Counter(method for method, _ in self.reads_on(collections))
+
+    def bookkeeping_calls(self, collections: set[str]) -> int:
+        return len(self.calls) - self.read_round_trips(collections)
+
+
+class TimedCursor:
+    """Adds the time spent in ``to_list`` to the collection's total."""
+
+    def __init__(self, cursor: Any, name: str, log: CallLog) -> None:
+        self._cursor = cursor
+        self._name = name
+        self._log = log
+
+    async def to_list(self, length: int | None = None) -> list[dict[str, Any]]:
+        started = time.perf_counter()
+        try:
+            return await self._cursor.to_list(length)
+        finally:
+            self._log.seconds_by_collection[self._name] += time.perf_counter() - started
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self._cursor, attribute)
+
+
+class CountingCollection:
+    """Passes every call to the wrapped async collection and logs the call."""
+
+    def __init__(self, collection: Any, name: str, log: CallLog) -> None:
+        self._collection = collection
+        self._name = name
+        self._log = log
+
+    def find(self, *args: Any, **kwargs: Any) -> TimedCursor:
+        # find returns a cursor without awaiting; the round trip happens when it is read,
+        # which every caller in the service does, so the call is counted here.
+        self._log.calls.append(("find", self._name))
+        return TimedCursor(self._collection.find(*args, **kwargs), self._name, self._log)
+
+    def __getattr__(self, method: str) -> Any:
+        target = getattr(self._collection, method)
+        if not callable(target):
+            return target
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            self._log.calls.append((method, self._name))
+            started = time.perf_counter()
+            try:
+                return await target(*args, **kwargs)
+            finally:
+                self._log.seconds_by_collection[self._name] += time.perf_counter() - started
+
+        return call
+
+
+class CountingDatabase:
+    """Wraps an async database (embedded or PyMongo) so every collection call is logged."""
+
+    def __init__(self, database: Any, log: CallLog | None = None) -> None:
+        self._database = database
+        self.log = log or CallLog()
+
+    def __getitem__(self, name: str) -> CountingCollection:
+        return CountingCollection(self._database[name], name, self.log)
+
+    def get_collection(self, name: str) -> CountingCollection:
+        return self[name]
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self._database, attribute)
+
+
+def ratio(value: float, baseline: float) -> str:
+    """Format ``value / baseline`` as ``1.23x``, or ``n/a`` for a zero baseline."""
+    if not baseline:
+        return "n/a"
+    return f"{value / baseline:.2f}x"
+
+
+def machine_summary() -> str:
+    """Describe the machine: core count, CPU model, Python version and the UTC date."""
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    date = subprocess.run(["date", "-u"], capture_output=True, text=True, check=False).stdout.strip()
+    return f"machine: {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}; date: {date}"
+
+
+def print_table(header: list[str], rows: list[list[Any]]) -> None:
+    """Print rows as a Markdown table, so the output can be pasted into BENCHMARKS.md."""
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for row in rows:
+        print("| " + " | ".join(str(cell) for cell in row) + " |")

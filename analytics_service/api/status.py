@@ -55,15 +55,16 @@ async def status(request: web.Request) -> web.Response:
         "startedAt", -1).limit(1).to_list(None)
     sources["provider"] = _provider_health(finished[0] if finished else None)
 
-    oldest, stale_cards, missing = None, 0, 0
+    ages = []
     for kind in CardKind:
         async for document in database[kind.collection].find({}, {"_id": 0, "cardId": 1, "computedAt": 1}):
-            age = freshness(document.get("computedAt"), now, stale_after)
-            stale_cards += age["stale"]
-            if oldest is None or (age["ageSeconds"] or float("inf")) > (oldest["ageSeconds"] or 0):
-                oldest = {"cardId": document.get("cardId"), "computedAt": document.get("computedAt"), **age}
-    stored = sum([await database[kind.collection].count_documents({}) for kind in CardKind])
-    missing = max(len(ALL_CARDS) - stored, 0)
+            ages.append({"cardId": document.get("cardId"), "computedAt": document.get("computedAt"),
+                         **freshness(document.get("computedAt"), now, stale_after)})
+    # A card without a readable computedAt counts as the oldest.
+    oldest = max(ages, key=lambda item: float("inf") if item["ageSeconds"] is None else item["ageSeconds"],
+                 default=None)
+    stale_cards = sum(item["stale"] for item in ages)
+    missing = max(len(ALL_CARDS) - len(ages), 0)
 
     lease = await database[LEASES].find_one({"_id": SYNC_LEASE}, {"_id": 0, "owner": 1, "expiresAt": 1, "token": 1})
     body = {

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -122,9 +123,28 @@ class EmbeddedCollection:
         return EmbeddedCursor(self._executor, open_cursor)
 
     async def aggregate(self, pipeline: Sequence[Mapping[str, Any]], **kwargs: Any) -> EmbeddedCursor:
-        # mongomock ignores options such as allowDiskUse; drop them so the call shape
-        # matches PyMongo's without failing on unknown keywords.
-        documents = await self._executor.run(lambda: list(self._collection.aggregate(list(pipeline))))
+        # Options such as allowDiskUse are accepted and ignored, as mongomock has no use for them.
+        stages = list(pipeline)
+        cancelled = threading.Event()
+
+        def run() -> list[dict]:
+            # A lone $facet runs branch by branch, which gives the same result, so that a
+            # cancelled caller (a shutdown) stops the work at the next branch instead of
+            # leaving the worker thread busy with the whole aggregation.
+            if len(stages) == 1 and set(stages[0]) == {"$facet"}:
+                result = {}
+                for name, branch in stages[0]["$facet"].items():
+                    if cancelled.is_set():
+                        raise asyncio.CancelledError
+                    result[name] = list(self._collection.aggregate(list(branch)))
+                return [result]
+            return list(self._collection.aggregate(stages))
+
+        try:
+            documents = await self._executor.run(run)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
         return EmbeddedCursor(self._executor, lambda: documents)
 
     async def find_one(self, filter: Mapping[str, Any] | None = None, *args: Any, **kwargs: Any) -> dict | None:

@@ -8,10 +8,10 @@ import subprocess
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from analytics_service.demo.generator import generate_dataset
+from analytics_service.demo.generator import HISTORY_DAYS, generate_dataset
 
 # Every benchmark computes its cards as of this instant, as the tests do, so runs on
 # different days read the same windows of the same generated dataset.
@@ -33,6 +33,28 @@ async def load_dataset(database: Any, scale: int) -> dict[str, int]:
     return sizes
 
 
+async def load_history(database: Any, depth: int) -> dict[str, int]:
+    """Insert ``depth`` scale-1 datasets, each ending ``HISTORY_DAYS`` before the next.
+
+    The newest copy is the scale-1 dataset, so every window up to a year contains the same
+    documents at each depth, and only older history is added. The previous-year window
+    also reaches into the second copy. Documents with fixed ids (the demo admin and reader, the
+    remote config) are kept from the newest copy only. Returns the count per collection.
+    """
+    sizes: Counter = Counter()
+    seen_ids: dict[str, set] = {}
+    for copy in range(depth):
+        documents = generate_dataset(BENCH_NOW - timedelta(days=HISTORY_DAYS * copy), 1)
+        for collection, batch in documents.items():
+            seen = seen_ids.setdefault(collection, set())
+            fresh = [document for document in batch if document["_id"] not in seen]
+            seen.update(document["_id"] for document in fresh)
+            if fresh:
+                await database[collection].insert_many(fresh)
+            sizes[collection] += len(fresh)
+    return dict(sizes)
+
+
 @dataclass
 class CallLog:
     """Database calls seen by a ``CountingDatabase``, by method and collection."""
@@ -49,10 +71,10 @@ class CallLog:
     def documents_scanned(self, sizes: dict[str, int]) -> int:
         """Sum the collection size over every read call on ``sizes``' collections.
 
-        mongomock has no query planner: every find, count and aggregation iterates the
-        whole collection, so this is what the embedded engine reads. On a MongoDB server
-        it is also what a ``$facet`` pipeline reads, because ``$facet`` as the first stage
-        performs a collection scan (MongoDB manual, ``$facet``, "Index Use").
+        This is what a MongoDB server reads for a collection scan: an unindexed query, or
+        a pipeline that starts with ``$facet``, which never uses an index (MongoDB manual,
+        ``$facet``, "Index Use"). The embedded engine has no indexes at all and iterates
+        the collection once per ``$facet`` branch, so its own work is larger still.
         """
         return sum(sizes[name] for _, name in self.reads_on(set(sizes)))
 
@@ -91,8 +113,8 @@ class CountingCollection:
         self._log = log
 
     def find(self, *args: Any, **kwargs: Any) -> TimedCursor:
-        # find returns a cursor without awaiting; the round trip happens when it is read,
-        # which every caller in the service does, so the call is counted here.
+        # find returns a cursor without awaiting, and the round trip happens when it is read.
+        # Every caller in the service reads it, so the call is counted here.
         self._log.calls.append(("find", self._name))
         return TimedCursor(self._collection.find(*args, **kwargs), self._name, self._log)
 
@@ -136,8 +158,17 @@ def ratio(value: float, baseline: float) -> str:
     return f"{value / baseline:.2f}x"
 
 
+def source_revision() -> str:
+    """Return the checked-out commit and how many files differ from it (others edit concurrently)."""
+    def git(*arguments: str) -> str:
+        return subprocess.run(["git", *arguments], capture_output=True, text=True, check=False).stdout.strip()
+
+    changed = [line for line in git("status", "--porcelain", "--untracked-files=no").splitlines() if line]
+    return f"commit {git('rev-parse', '--short', 'HEAD') or 'unknown'}, {len(changed)} tracked files changed"
+
+
 def machine_summary() -> str:
-    """Describe the machine: core count, CPU model, Python version and the UTC date."""
+    """Describe the machine and the code: cores, CPU model, Python version, UTC date and commit."""
     cpu = "unknown CPU"
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
@@ -148,7 +179,8 @@ def machine_summary() -> str:
     except OSError:
         pass
     date = subprocess.run(["date", "-u"], capture_output=True, text=True, check=False).stdout.strip()
-    return f"machine: {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}; date: {date}"
+    return (f"machine: {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}; date: {date}; "
+            f"code: {source_revision()}")
 
 
 def print_table(header: list[str], rows: list[list[Any]]) -> None:

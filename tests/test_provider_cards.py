@@ -378,3 +378,15 @@ async def test_ga4_run_through_settings_fills_provider_cards(demo_database):
     for card in PROVIDER_CARDS:
         assert ga4_cards[card.id]["status"] == "ok", card.id
         assert ga4_cards[card.id]["timeFrames"] == events_cards[card.id]["timeFrames"], card.id
+
+
+async def test_empty_events_collection_makes_provider_cards_unavailable(database):
+    await insert_dataset(database, {"users": [{"createdAt": "2026-12-01T00:00:00Z"}]})
+
+    result = await _run(database, _selection(EventsClient(database, BERLIN)))
+
+    assert result.status is RunStatus.SUCCEEDED
+    stored = await _stored(database)
+    for card in PROVIDER_CARDS:
+        assert stored[card.id]["status"] == "unavailable", card.id
+        assert "analytics_events collection has no events" in stored[card.id]["unavailable"]["week"]

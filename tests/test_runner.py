@@ -54,7 +54,16 @@ async def test_every_card_refreshed_on_empty_database(database):
         assert await database[kind.collection].count_documents({}) == len(cards_of_kind(kind))
 
 
-async def test_empty_database_counts_are_zero_not_unavailable(database):
+async def test_empty_collection_makes_cards_unavailable(database):
+    await _sync(database)
+    card = await _card(database, CardKind.KPI, "usersNewRegistrations")
+    assert card["timeFrames"] == {}
+    assert card["status"] == "unavailable"
+    assert "users collection has no documents" in card["unavailable"]["day"]
+
+
+async def test_no_documents_in_window_counts_zero(database):
+    await database["users"].insert_one({"createdAt": "2020-01-01T00:00:00Z", "isAnonymous": False})
     await _sync(database)
     card = await _card(database, CardKind.KPI, "usersNewRegistrations")
     assert card["timeFrames"]["day"]["value"] == 0
@@ -158,14 +167,22 @@ async def test_every_aggregation_fails_run_failed(database):
 
 async def test_one_aggregation_per_source_collection(database):
     await _seed(database)
+    await database["engagements"].insert_one({"createdAt": "2026-06-10T10:00:00Z", "entityType": "headline",
+                                              "entityId": "6643b1b7a4a4e6e1a8e7b1a0", "reaction": None})
+    await database["media_assets"].insert_one({"createdAt": "2026-06-10T10:00:00Z", "status": "completed"})
     result = await _sync(database)
-    source_collections = {
-        getattr(card.source, "collection", None) for card in ALL_CARDS
-    } - {None}
-    # Follows rank from user_content_preferences; per-headline engagement and upload
-    # durations each need one aggregation of their own.
-    expected = len(source_collections | {"user_content_preferences"}) + 2
-    assert result.stats["aggregations"] == expected
+    source_collections = {getattr(card.source, "collection", None) for card in ALL_CARDS
+                          if not card.needs_provider} - {None}
+    # Per-headline engagement and upload durations each need one aggregation of their own.
+    assert result.stats["aggregations"] == len(source_collections) + 2
+
+
+async def test_empty_collections_skip_follow_up_queries(database):
+    await _seed(database)
+    result = await _sync(database)
+    source_collections = {getattr(card.source, "collection", None) for card in ALL_CARDS
+                          if not card.needs_provider} - {None}
+    assert result.stats["aggregations"] == len(source_collections)
 
 
 async def test_repeated_runs_keep_one_document_per_card(database):

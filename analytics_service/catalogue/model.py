@@ -6,7 +6,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from analytics_service.catalogue.labels import LabelMap
-from analytics_service.catalogue.sources import ProviderSource, Source, Unavailable
+from analytics_service.catalogue.sources import (
+    HeadlineEngagement,
+    MostLikedHeadlines,
+    ProviderSource,
+    Source,
+    Unavailable,
+)
 from analytics_service.timeframes import CHART_FRAMES, KPI_FRAMES, TimeFrame
 
 
@@ -73,7 +79,9 @@ class Card:
         if isinstance(self.source, Unavailable):
             return "none"
         collection = getattr(self.source, "collection", None)
-        return collection or "engagements+headlines"
+        if isinstance(self.source, (HeadlineEngagement, MostLikedHeadlines)):
+            return "engagements+headlines"
+        return collection or "none"
 
     @property
     def needs_provider(self) -> bool:

@@ -122,11 +122,14 @@ class HeadlineEngagement:
     """
 
     dimension: str
+    collection: str = "engagements"
 
 
 @dataclass(frozen=True)
 class MostLikedHeadlines:
     """Headlines ranked by ``like`` reactions in the window, titles from ``headlines``."""
+
+    collection: str = "engagements"
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,7 @@ class MostFollowed:
 
     array_field: str
     entity_collection: str
+    collection: str = "user_content_preferences"
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,13 @@ class EventsClient:
         self._collection = collection
         self.usage = ProviderUsage()
 
+    async def missing_data_reason(self) -> str | None:
+        """Return why no event data exists (an empty collection), or None when there is some."""
+        self.usage.requests += 1
+        if await self._database[self._collection].find_one({}, {"_id": 1}) is None:
+            return f"the {self._collection} collection has no events, so this data does not exist here"
+        return None
+
     async def _aggregate(self, pipeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
         self.usage.requests += 1
         cursor = await self._database[self._collection].aggregate(pipeline, allowDiskUse=True)

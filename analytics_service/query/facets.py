@@ -12,12 +12,17 @@ from analytics_service.query.context import RunContext
 logger = logging.getLogger(__name__)
 
 
+# A branch that returns one document when the collection has any: an empty collection
+# means the platform stores no such data, which cards report instead of showing zeros.
+PRESENCE_BRANCH = "present"
+
+
 class FacetBatch:
     """Collects facet branches for one collection; identical branches are registered once."""
 
     def __init__(self, collection: str) -> None:
         self.collection = collection
-        self._branches: dict[str, list[dict[str, Any]]] = {}
+        self._branches: dict[str, list[dict[str, Any]]] = {PRESENCE_BRANCH: [{"$limit": 1}, {"$project": {"_id": 1}}]}
         self._names_by_pipeline: dict[str, str] = {}
 
     def add(self, pipeline: list[dict[str, Any]]) -> str:
@@ -25,7 +30,7 @@ class FacetBatch:
         fingerprint = json_util.dumps(pipeline, sort_keys=True)
         name = self._names_by_pipeline.get(fingerprint)
         if name is None:
-            name = f"b{len(self._branches)}"
+            name = f"b{len(self._names_by_pipeline)}"
             self._names_by_pipeline[fingerprint] = name
             self._branches[name] = pipeline
         return name
@@ -58,6 +63,11 @@ class FacetResults:
 
     def fail(self, collection: str, error: Exception) -> None:
         self._errors[collection] = error
+
+    def is_empty(self, collection: str) -> bool:
+        """Return whether the collection held no document when the run read it."""
+        results = self._results.get(collection)
+        return results is not None and not results.get(PRESENCE_BRANCH)
 
     def branch(self, collection: str, name: str) -> list[dict[str, Any]]:
         """Return one branch's documents, re-raising the collection's query error if it failed."""

@@ -125,6 +125,13 @@ class ProviderAccess:
         self.failures.append(ProviderFailure(question, str(error)))
         raise error
 
+    async def missing_data_reason(self) -> str | None:
+        """Return why the provider has no data at all, for providers that can tell (own events)."""
+        check = getattr(self.client, "missing_data_reason", None)
+        if check is None:
+            return None
+        return await self._ask("data presence", check)
+
     async def window_counts(self) -> dict[EventQuery, dict[DateRange, int]]:
         queries = sorted(self.window_queries, key=repr)
         return await self._ask("event counts", lambda: self.client.event_counts(queries, self.all_ranges()))

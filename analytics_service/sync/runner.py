@@ -27,6 +27,7 @@ from analytics_service.query.plan import Batches, Reader, plan_card
 from analytics_service.query.provider_access import ProviderAccess, ProviderSelection
 from analytics_service.storage import runs
 from analytics_service.storage.cards import write_cards
+from analytics_service.sync.data import CardData, FrameUnavailable
 from analytics_service.sync.documents import card_document
 from analytics_service.timeframes import format_timestamp
 
@@ -139,7 +140,7 @@ async def run_sync(
         readers = _plan(selected, context, batches, run_id, outcomes)
         results = await _extract(context, batches, run_id)
         await runs.update_run(database, run_id, {"progress.phase": "transforming"})
-        documents = await _transform(selected, readers, results, run_id, now, outcomes)
+        documents = await _transform(selected, context, readers, results, run_id, now, outcomes)
         await runs.update_run(database, run_id, {"progress.phase": "loading"})
         await _load(database, documents, run_id, outcomes, fencing_token)
     except asyncio.CancelledError:
@@ -180,6 +181,11 @@ def _plan(
 ) -> dict[str, Reader]:
     readers = {}
     for card in cards:
+        collection = getattr(card.source, "collection", None)
+        if collection is not None and not card.needs_provider:
+            # Registers the collection's presence check even for cards that query it
+            # outside the facet batch (joins, durations).
+            batches.for_collection(collection)
         try:
             readers[card.id] = plan_card(card, context, batches)
         except Exception as error:  # one bad record must not stop the other cards
@@ -200,8 +206,21 @@ async def _extract(context: RunContext, batches: Batches, run_id: str) -> FacetR
     return results
 
 
+async def _missing_data_reason(card: Card, results: FacetResults, context: RunContext) -> str | None:
+    """Return why a card's data does not exist at all (an empty source), or None."""
+    if card.needs_provider:
+        if context.provider is None or context.provider.client is None:
+            return None
+        return await context.provider.missing_data_reason()
+    collection = getattr(card.source, "collection", None)
+    if collection is not None and results.is_empty(collection):
+        return f"the {collection} collection has no documents, so this data does not exist here"
+    return None
+
+
 async def _transform(
     cards: list[Card],
+    context: RunContext,
     readers: dict[str, Reader],
     results: FacetResults,
     run_id: str,
@@ -215,7 +234,11 @@ async def _transform(
             continue
         started = time.perf_counter()
         try:
-            data = await reader(results)
+            reason = await _missing_data_reason(card, results, context)
+            if reason is not None:
+                data = CardData({frame: FrameUnavailable(reason) for frame in card.frames})
+            else:
+                data = await reader(results)
             document = card_document(card, data, run_id, now)
         except Exception as error:  # keep the card's last good document
             logger.error("run %s card %s: failed: %s", run_id, card.id, _describe(error))

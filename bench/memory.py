@@ -1,0 +1,145 @@
+"""Benchmark: peak resident memory of one sync, against the memory of the loaded data.
+
+Each scale runs in a fresh child process, which loads the demo dataset into the embedded
+engine, creates the indexes and runs one sync through ``SyncService`` with the
+provider registry, as ``serve`` does at each scheduled tick. The events provider is
+selected, as ``demo`` does, because ``serve``'s default (``auto``) follows the demo data's
+remote config to GA4, which is not configured here.
+
+The baseline is the child's resident set (VmRSS) after loading, before the sync. The
+kernel's peak counter (VmHWM) is reset at that point by writing 5 to
+``/proc/self/clear_refs``, so the peak read after the sync is the peak of the sync alone.
+
+Run: python -m bench.memory [--scales 1,4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import logging
+import resource
+import subprocess
+import sys
+import time
+
+from pydantic import SecretStr
+
+from analytics_service.providers.registry import open_providers
+from analytics_service.settings import load_settings
+from analytics_service.storage.embedded import EmbeddedMongoClient
+from analytics_service.storage.indexes import ensure_indexes
+from analytics_service.sync.runner import RunStatus, Trigger
+from analytics_service.sync.service import SyncService
+from bench.common import BENCH_NOW, load_dataset, machine_summary, print_table, ratio
+
+# The largest scale that bench.scaling runs within its time budget (see its DEFAULT_SIZES).
+DEFAULT_SCALES = (1, 4)
+CHILD_TIMEOUT_S = 600
+
+
+def status_kib(field: str) -> int:
+    """Return a memory field of /proc/self/status (VmRSS, VmHWM) in KiB."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"{field} not found in /proc/self/status")
+
+
+def reset_peak() -> bool:
+    """Reset VmHWM to the current RSS; returns False where the kernel does not allow it."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as clear_refs:
+            clear_refs.write("5")
+        return True
+    except OSError:
+        return False
+
+
+async def child_measure(scale: int) -> dict[str, object]:
+    figures: dict[str, object] = {"scale": scale, "rss_start_kib": status_kib("VmRSS")}
+    settings = load_settings(env_file=None, jwt_secret=SecretStr("x" * 48), provider="events")
+    client = EmbeddedMongoClient()
+    try:
+        database = client[settings.database]
+        sizes = await load_dataset(database, scale)
+        await ensure_indexes(database)
+        # The generated documents are garbage once inserted; collect them so the baseline
+        # holds only what the engine stores.
+        gc.collect()
+        figures["documents"] = sum(sizes.values())
+        figures["peak_while_loading_kib"] = status_kib("VmHWM")
+        figures["rss_before_sync_kib"] = status_kib("VmRSS")
+        figures["peak_reset"] = reset_peak()
+
+        async with open_providers(settings, database) as providers:
+            service = SyncService(database, settings, providers, clock=lambda: BENCH_NOW)
+            started = time.perf_counter()
+            result = await service.run(Trigger.SCHEDULE)
+            figures["sync_seconds"] = time.perf_counter() - started
+        if result.status is not RunStatus.SUCCEEDED:
+            raise SystemExit(f"FAILED: the sync ended {result.status}: {result.failed_cards}")
+
+        figures["peak_during_sync_kib"] = status_kib("VmHWM")
+        figures["rss_after_sync_kib"] = status_kib("VmRSS")
+        # ru_maxrss is the lifetime peak in KiB on Linux, loading included.
+        figures["lifetime_peak_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    finally:
+        await client.close()
+    return figures
+
+
+def run_child(scale: int) -> dict[str, object]:
+    command = [sys.executable, "-m", "bench.memory", "--child", str(scale)]
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S, check=False)
+    if completed.returncode != 0:
+        raise SystemExit(f"FAILED: the child process at scale {scale} exited {completed.returncode}:\n"
+                         f"{completed.stderr[-2000:]}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def mib(kib: object) -> str:
+    return f"{int(kib) / 1024:.0f}"  # type: ignore[call-overload]
+
+
+def report(results: list[dict[str, object]]) -> None:
+    rows = []
+    for figures in results:
+        before, peak = int(figures["rss_before_sync_kib"]), int(figures["peak_during_sync_kib"])  # type: ignore[call-overload]
+        rows.append([
+            f"{figures['scale']}x", figures["documents"], mib(figures["rss_start_kib"]), mib(before),
+            mib(peak), mib(figures["rss_after_sync_kib"]), mib(figures["lifetime_peak_kib"]),
+            ratio(peak, before), f"{float(figures['sync_seconds']):.1f}",  # type: ignore[arg-type]
+        ])
+    print_table(["scale", "documents", "RSS at start, MiB", "RSS after loading (baseline), MiB",
+                 "peak RSS during sync, MiB", "RSS after sync, MiB", "lifetime peak (ru_maxrss), MiB",
+                 "peak during sync / baseline", "sync s"], rows)
+    if not all(figures["peak_reset"] for figures in results):
+        print("NOTE: /proc/self/clear_refs was not writable, so the peak during the sync includes loading")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scales", default=",".join(str(scale) for scale in DEFAULT_SCALES),
+                        help="comma-separated demo dataset scales, one child process each")
+    parser.add_argument("--child", type=int, metavar="SCALE", help=argparse.SUPPRESS)
+    arguments = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    if arguments.child is not None:
+        print(json.dumps(asyncio.run(child_measure(arguments.child))))
+        return
+
+    print(machine_summary())
+    results = []
+    for scale in (int(item) for item in arguments.scales.split(",")):
+        figures = run_child(scale)
+        print(f"scale {scale}x: sync {float(figures['sync_seconds']):.1f} s", flush=True)  # type: ignore[arg-type]
+        results.append(figures)
+    report(results)
+
+
+if __name__ == "__main__":
+    main()

@@ -42,10 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("serve", help="run the HTTP API and the scheduled sync in one process")
     commands.add_parser("sync", help="refresh every card once, then exit (1 if any card failed)")
     demo = commands.add_parser("demo", help="load demo data, sync once, then serve; prints a URL and a token")
-    demo.add_argument("--dataset", type=Path, metavar="DIR",
-                      help="load this mongoexport directory instead of generated data")
-    demo.add_argument("--scale", type=_positive_int, default=1, metavar="N",
-                      help="multiply the generated data by N (default 1)")
+    source = demo.add_mutually_exclusive_group()
+    source.add_argument("--dataset", type=Path, metavar="DIR",
+                        help="load this mongoexport directory instead of generated data")
+    source.add_argument("--scale", type=_positive_int, default=1, metavar="N",
+                        help="multiply the generated data by N (default 1)")
     load = commands.add_parser("import", help="load a mongoexport directory (one file per collection)")
     load.add_argument("directory", type=Path, metavar="DIR")
     load.add_argument("--no-progress", action="store_true", help="hide the progress bars")

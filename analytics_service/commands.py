@@ -17,7 +17,7 @@ from pydantic import SecretStr
 from pymongo.errors import PyMongoError
 
 from analytics_service.api.app import create_app
-from analytics_service.api.auth import READ_PERMISSION, mint_token
+from analytics_service.api.auth import READ_PERMISSION, SYNC_PERMISSION, mint_token
 from analytics_service.clock import utc_now
 from analytics_service.demo.generator import DEMO_ADMIN_ID, generate_dataset
 from analytics_service.demo.importer import DatasetError, import_directory
@@ -132,7 +132,10 @@ async def _demo(settings: Settings, dataset: Path | None, scale: int) -> int:
         await _require_empty(storage.database, settings.database)
         if dataset is not None:
             report = await import_directory(storage.database, dataset, progress=True)
-            print(f"loaded {report.total_inserted} documents from {dataset}")
+            print(f"loaded {report.total_inserted} documents from {dataset}, skipped "
+                  f"{report.total_skipped_invalid} invalid lines and {report.total_skipped_duplicate} duplicates")
+            for line in report.invalid_lines:
+                print(f"  skipped {line}")
         else:
             counts = await _load_generated(storage.database, scale)
             print("loaded demo data: " + ", ".join(f"{name} {count}" for name, count in counts.items()))
@@ -180,8 +183,9 @@ async def _demo_subject(database: Any, generated: bool) -> tuple[str, list[str] 
     admin = await database["users"].find_one({"$or": [{"role": "admin"}, {"dashboardRole": "admin"}]}, {"_id": 1})
     if admin is not None:
         return str(admin["_id"]), None
-    print("the dataset has no admin user; the token carries the analytics.read permission instead")
-    return "demo-client", [READ_PERMISSION]
+    print("the dataset has no admin user; the token carries the analytics.read and analytics.sync "
+          "permissions instead")
+    return "demo-client", [READ_PERMISSION, SYNC_PERMISSION]
 
 
 async def _serve_until_stopped(settings: Settings, storage, token: str) -> None:
@@ -202,4 +206,8 @@ async def _serve_until_stopped(settings: Settings, storage, token: str) -> None:
         await asyncio.Event().wait()
     finally:
         print("stopping", flush=True)
-        await asyncio.wait_for(runner.cleanup(), settings.shutdown_grace_seconds)
+        try:
+            await asyncio.wait_for(runner.cleanup(), settings.shutdown_grace_seconds)
+        except TimeoutError:
+            logger.error("shutdown did not finish within %g s (ANALYTICS_SHUTDOWN_GRACE_SECONDS); exiting anyway",
+                         settings.shutdown_grace_seconds)

@@ -106,6 +106,13 @@ class Settings(BaseSettings):
         default=None, description="Base URL of the Mixpanel query API; unset derives it from the region."
     )
 
+    @field_validator("mongodb_uri")
+    @classmethod
+    def _check_uri(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("mongodb://", "mongodb+srv://")):
+            raise ValueError("expected a MongoDB connection string starting with mongodb:// or mongodb+srv://")
+        return value
+
     @field_validator("database")
     @classmethod
     def _check_database(cls, value: str) -> str:

@@ -204,3 +204,20 @@ def test_demo_sigterm_during_first_sync_exits(tmp_path):
     assert "cancelled" in output
     assert "serving on" not in output
     assert elapsed < 10, f"exit took {elapsed:.1f} s"
+
+
+def test_invalid_ga4_credentials_exit_2_with_one_line(clean_env, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("ANALYTICS_PROVIDER", "ga4")
+    monkeypatch.setenv("ANALYTICS_GA4_PROPERTY_ID", "123456")
+    monkeypatch.setenv("ANALYTICS_GA4_CREDENTIALS_JSON", "{not json")
+    monkeypatch.setenv("ANALYTICS_GA4_ENDPOINT", "127.0.0.1:1")
+    assert main(["sync"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("invalid configuration: GA4 credentials")
+    assert "Traceback" not in error
+
+
+def test_demo_rejects_scale_with_dataset(clean_env, tmp_path):
+    with pytest.raises(SystemExit) as raised:
+        main(["demo", "--dataset", str(tmp_path), "--scale", "2"])
+    assert raised.value.code == 2

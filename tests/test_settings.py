@@ -119,3 +119,12 @@ def test_every_card_is_in_readme():
     text = (ROOT / "README.md").read_text()
     missing = [card.id for card in ALL_CARDS if f"| `{card.id}` |" not in text]
     assert missing == []
+
+
+def test_uri_without_mongodb_scheme_is_rejected_without_echoing_it(monkeypatch):
+    monkeypatch.setenv("ANALYTICS_MONGODB_URI", "user:pw@db.internal")
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings(env_file=None)
+    assert "ANALYTICS_MONGODB_URI=(hidden)" in str(raised.value)
+    assert "mongodb://" in str(raised.value)
+    assert "pw@" not in str(raised.value)

@@ -141,9 +141,16 @@ async def test_manual_sync_bad_body_is_400(service_app, body, code):
     assert (await response.json())["error"]["code"] == code
 
 
-async def test_oversized_body_is_400(service_app):
+async def test_oversized_body_is_413(service_app):
     client, _, _ = service_app
     response = await client.post(f"{PREFIX}/sync", data="x" * 70000, headers=ADMIN)
+    assert response.status == 413
+    assert (await response.json())["error"]["code"] == "payload_too_large"
+
+
+async def test_repeated_query_parameter_is_400(service_app):
+    client, _, _ = service_app
+    response = await client.get(f"{PREFIX}/kpis?timeFrame=day&timeFrame=week", headers=ADMIN)
     assert response.status == 400
 
 

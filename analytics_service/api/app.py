@@ -33,6 +33,10 @@ from analytics_service.sync.service import SyncService
 
 logger = logging.getLogger(__name__)
 
+# How long startup waits for the database before it serves anyway and retries in the
+# background, so probes get answers while the database is down.
+STARTUP_CHECK_SECONDS = 2.0
+
 
 class _DatabaseProxy:
     """Gives the authorization policy the database once storage has been opened."""
@@ -94,9 +98,9 @@ async def _index_step(app: web.Application) -> AsyncIterator[None]:
         yield
         return
     try:
-        await ensure_indexes(app[STORAGE].database)
-    except PyMongoError as error:
-        logger.error("creating indexes failed, retrying in the background: %s", error)
+        await asyncio.wait_for(ensure_indexes(app[STORAGE].database), STARTUP_CHECK_SECONDS)
+    except (PyMongoError, TimeoutError) as error:
+        logger.error("creating indexes failed, retrying in the background: %s", error or "timed out")
     else:
         ready.set()
 
@@ -129,11 +133,11 @@ async def _ensure_indexes_until_done(
 async def _provider_step(app: web.Application) -> AsyncIterator[None]:
     async with open_providers(app[SETTINGS], app[STORAGE].database) as registry:
         try:
-            await registry.check_selection(app[STORAGE].database)
-        except PyMongoError as error:
+            await asyncio.wait_for(registry.check_selection(app[STORAGE].database), STARTUP_CHECK_SECONDS)
+        except (PyMongoError, TimeoutError) as error:
             # The selection is made again at every run; a database that is down at start
             # must not stop the service.
-            logger.warning("could not read remote_configs at start: %s", error)
+            logger.warning("could not read remote_configs at start: %s", error or "timed out")
         app[PROVIDERS] = registry
         yield
 

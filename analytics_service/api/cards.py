@@ -23,7 +23,7 @@ routes = web.RouteTableDef()
 
 async def _list_cards(request: web.Request, kind: CardKind) -> web.Response:
     await require_permission(request, READ_PERMISSION)
-    reject_unknown(dict(request.query), CARD_PARAMETERS)
+    reject_unknown(request.query, CARD_PARAMETERS)
     frame = parse_time_frame(request.query.get("timeFrame"), kind)
     language = choose_language(request.query.get("lang"), request.headers.get("Accept-Language"))
     snapshot = await request.app[CARD_CACHE].current()
@@ -50,7 +50,7 @@ async def _one_card(request: web.Request, kind: CardKind) -> web.Response:
             f"card {card_id!r} is a {card.kind} card; request {PREFIX}/{KIND_PATHS[card.kind]}/{card_id}",
             code="card_not_found",
         )
-    reject_unknown(dict(request.query), CARD_PARAMETERS)
+    reject_unknown(request.query, CARD_PARAMETERS)
     frame = parse_time_frame(request.query.get("timeFrame"), kind)
     language = choose_language(request.query.get("lang"), request.headers.get("Accept-Language"))
     snapshot = await request.app[CARD_CACHE].current()
@@ -81,7 +81,7 @@ for _kind in CardKind:
 @routes.get(f"{PREFIX}/sync-runs", name="sync-runs")
 async def list_sync_runs(request: web.Request) -> web.Response:
     await require_permission(request, READ_PERMISSION)
-    reject_unknown(dict(request.query), {"limit"})
+    reject_unknown(request.query, {"limit"})
     limit = parse_limit(request.query.get("limit"))
     records = await runs.list_runs(request.app[STORAGE].database, limit)
     return web.json_response({"runs": records})

@@ -26,6 +26,8 @@ async def readyz(request: web.Request) -> web.Response:
     checks = {"database": "ok", "indexes": "ok", "scheduler": "ok"}
     try:
         await asyncio.wait_for(request.app[STORAGE].ping(), PING_TIMEOUT_SECONDS)
+    except TimeoutError:
+        checks["database"] = f"failed: the database did not answer a ping within {PING_TIMEOUT_SECONDS:g} s"
     except Exception as error:  # any failure means "not ready", reported with its cause
         checks["database"] = f"failed: {type(error).__name__}: {error}"[:300]
     indexes_ready = request.app.get(INDEXES_READY)

@@ -65,7 +65,11 @@ def parse_limit(value: str | None) -> int:
     return int(value)
 
 
-def reject_unknown(query: dict, allowed: set[str]) -> None:
+def reject_unknown(query, allowed: set[str]) -> None:
+    """Reject parameters outside ``allowed`` and parameters given more than once."""
+    for name in set(query):
+        if len(query.getall(name)) > 1:
+            raise BadRequest(f"query parameter {name!r} is given more than once")
     unknown = sorted(set(query) - allowed)
     if unknown:
         expected = ", ".join(sorted(allowed)) or "none"

@@ -59,7 +59,7 @@ def cached_json(request: web.Request, snapshot: Snapshot, key: tuple, build: Cal
     body, etag, compressed = entry
 
     use_gzip = compressed is not None and _accepts_gzip(request.headers.get("Accept-Encoding", ""))
-    headers = {"Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding, Authorization"}
+    headers = {"Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding, Accept-Language, Authorization"}
     headers["ETag"] = _gzip_etag(etag) if use_gzip else etag
     if _matches(request.headers.get("If-None-Match"), (etag, _gzip_etag(etag))):
         return web.Response(status=304, headers=headers)

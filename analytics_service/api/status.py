@@ -47,8 +47,12 @@ async def status(request: web.Request) -> web.Response:
         await asyncio.wait_for(request.app[STORAGE].ping(), PING_TIMEOUT_SECONDS)
         sources["database"] = {"status": "ok"}
     except Exception as error:  # reported, not raised: the status page must answer while the database is down
-        sources["database"] = {"status": "failing", "detail": f"{type(error).__name__}: {error}"[:300]}
-        return web.json_response({"sources": sources, "lastRun": None, "oldestCard": None}, status=503)
+        detail = f"{type(error).__name__}: {error}"[:300] if str(error) else "no answer to a ping within 2 s"
+        sources["database"] = {"status": "failing", "detail": detail}
+        return web.json_response({
+            "error": {"code": "database_unavailable", "message": f"the database is not answering: {detail}"},
+            "sources": sources,
+        }, status=503)
 
     last_run = await database[SYNC_RUNS].find({}, RUN_SUMMARY).sort("startedAt", -1).limit(1).to_list(None)
     finished = await database[SYNC_RUNS].find({"finishedAt": {"$ne": None}}, RUN_SUMMARY).sort(

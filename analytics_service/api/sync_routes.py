@@ -9,7 +9,7 @@ from aiohttp import web
 
 from analytics_service.api.auth import READ_PERMISSION, SYNC_PERMISSION, require_permission
 from analytics_service.api.cards import PREFIX
-from analytics_service.api.errors import BadRequest, Conflict, NotFound
+from analytics_service.api.errors import ApiError, BadRequest, Conflict, NotFound
 from analytics_service.api.keys import STORAGE, SYNC_SERVICE
 from analytics_service.catalogue import ALL_CARDS, CARDS_BY_ID
 from analytics_service.storage.indexes import SYNC_RUNS
@@ -26,11 +26,12 @@ async def _requested_cards(request: web.Request):
     """Read the optional ``{"cardIds": [...]}`` body; every id must be in the catalogue."""
     if not request.can_read_body:
         return list(ALL_CARDS)
+    too_large = ApiError(413, "payload_too_large", f"request body is larger than {MAX_BODY_BYTES} bytes")
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise BadRequest(f"request body is larger than {MAX_BODY_BYTES} bytes", code="invalid_body")
+        raise too_large
     raw = await request.content.read(MAX_BODY_BYTES + 1)
     if len(raw) > MAX_BODY_BYTES:
-        raise BadRequest(f"request body is larger than {MAX_BODY_BYTES} bytes", code="invalid_body")
+        raise too_large
     if not raw.strip():
         return list(ALL_CARDS)
     try:

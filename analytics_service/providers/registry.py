@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 
 from analytics_service.errors import ConfigurationError
-from analytics_service.providers.base import ReportingClient
+from analytics_service.providers.base import ProviderConfigurationError, ReportingClient
 from analytics_service.providers.events import EventsClient
 from analytics_service.providers.remote_config import AnalyticsConfig, read_analytics_config
 from analytics_service.query.provider_access import ProviderSelection
@@ -94,7 +94,10 @@ def build_clients(settings: Settings, database: Any, session: aiohttp.ClientSess
     if not settings.missing_provider_settings("ga4"):
         from analytics_service.providers.ga4_setup import build_ga4_client
 
-        clients["ga4"] = build_ga4_client(settings)
+        try:
+            clients["ga4"] = build_ga4_client(settings)
+        except ProviderConfigurationError as error:
+            raise ConfigurationError(f"invalid configuration: GA4 credentials: {error}") from None
     if not settings.missing_provider_settings("mixpanel"):
         from analytics_service.providers.mixpanel_setup import build_mixpanel_client
 

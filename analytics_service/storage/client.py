@@ -43,10 +43,11 @@ def open_storage(settings: Settings) -> Storage:
         client: Any = EmbeddedMongoClient()
         return Storage(client, client[settings.database], embedded=True)
 
-    client = AsyncMongoClient(
-        settings.mongodb_uri.get_secret_value(),
-        tz_aware=True,
-        serverSelectionTimeoutMS=SERVER_SELECTION_TIMEOUT_MS,
-        appname="analytics_service",
-    )
+    uri = settings.mongodb_uri.get_secret_value()
+    options: dict[str, Any] = {"tz_aware": True, "appname": "analytics_service"}
+    # Keyword arguments override the URI's options, so the default applies only when the
+    # connection string does not set its own.
+    if "serverselectiontimeoutms=" not in uri.lower():
+        options["serverSelectionTimeoutMS"] = SERVER_SELECTION_TIMEOUT_MS
+    client = AsyncMongoClient(uri, **options)
     return Storage(client, client[settings.database], embedded=False)

@@ -56,6 +56,7 @@ class CardOutcome:
     card_status: str | None = None  # ok, partial or unavailable, for refreshed cards
     error: str | None = None
     skipped_documents: int = 0
+    skipped_ids: list[str] = field(default_factory=list)
     duration_ms: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -65,6 +66,7 @@ class CardOutcome:
             "cardStatus": self.card_status,
             "error": self.error,
             "skippedDocuments": self.skipped_documents,
+            "skippedSampleIds": self.skipped_ids,
             "durationMs": round(self.duration_ms, 1),
         }
 
@@ -251,6 +253,7 @@ async def _transform(
         documents[card.kind].append(document)
         outcomes[card.id] = CardOutcome(card.id, "refreshed", card_status=document["status"],
                                         skipped_documents=data.skipped_documents,
+                                        skipped_ids=list(data.skipped_ids),
                                         duration_ms=(time.perf_counter() - started) * 1000)
     return documents
 

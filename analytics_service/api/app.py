@@ -100,7 +100,7 @@ async def _index_step(app: web.Application) -> AsyncIterator[None]:
     try:
         await asyncio.wait_for(ensure_indexes(app[STORAGE].database), STARTUP_CHECK_SECONDS)
     except (PyMongoError, TimeoutError) as error:
-        logger.error("creating indexes failed, retrying in the background: %s", error or "timed out")
+        logger.error("creating indexes failed, retrying in the background: %s", str(error) or "timed out")
     else:
         ready.set()
 
@@ -137,7 +137,7 @@ async def _provider_step(app: web.Application) -> AsyncIterator[None]:
         except (PyMongoError, TimeoutError) as error:
             # The selection is made again at every run; a database that is down at start
             # must not stop the service.
-            logger.warning("could not read remote_configs at start: %s", error or "timed out")
+            logger.warning("could not read remote_configs at start: %s", str(error) or "timed out")
         app[PROVIDERS] = registry
         yield
 

@@ -3,7 +3,7 @@
 The embedded engine is for evaluation and tests. It keeps everything in memory, so
 nothing survives a restart. Every call runs on one worker thread: mongomock is not
 thread-safe, and moving its CPU-bound work off the event loop keeps the HTTP server
-answering while a sync aggregates.
+answering while a sync aggregates (though the GIL still slows it down).
 
 Only the subset of the PyMongo async API that this service calls is mirrored:
 ``aggregate`` is awaited and returns a cursor, ``find`` returns a cursor without
@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import queue
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import mongomock
@@ -27,17 +27,52 @@ T = TypeVar("T")
 
 
 class _Executor:
-    """One worker thread shared by a client and everything opened from it."""
+    """One daemon worker thread shared by a client and everything opened from it.
+
+    A daemon thread, unlike ThreadPoolExecutor's, does not hold up the process at exit:
+    a shutdown in the middle of a long aggregation exits at once, because the embedded
+    engine's data dies with the process anyway.
+    """
 
     def __init__(self) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedded-mongo")
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._work, name="embedded-mongo", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            loop, future, func = job
+            if future.cancelled():
+                continue
+            try:
+                result = func()
+            except BaseException as error:  # handed to the awaiting coroutine
+                loop.call_soon_threadsafe(_settle, future, None, error)
+            else:
+                loop.call_soon_threadsafe(_settle, future, result, None)
 
     async def run(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, functools.partial(func, *args, **kwargs))
+        future = loop.create_future()
+        self._jobs.put((loop, future, functools.partial(func, *args, **kwargs)))
+        return await future
 
     def shutdown(self) -> None:
-        self._pool.shutdown(wait=True)
+        self._jobs.put(None)
+        # A job still running keeps its thread busy; waiting briefly lets short ones end.
+        self._thread.join(timeout=0.5)
+
+
+def _settle(future: asyncio.Future, result: Any, error: BaseException | None) -> None:
+    if future.cancelled():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
 
 
 class EmbeddedCursor:
@@ -125,26 +160,7 @@ class EmbeddedCollection:
     async def aggregate(self, pipeline: Sequence[Mapping[str, Any]], **kwargs: Any) -> EmbeddedCursor:
         # Options such as allowDiskUse are accepted and ignored, as mongomock has no use for them.
         stages = list(pipeline)
-        cancelled = threading.Event()
-
-        def run() -> list[dict]:
-            # A lone $facet runs branch by branch, which gives the same result, so that a
-            # cancelled caller (a shutdown) stops the work at the next branch instead of
-            # leaving the worker thread busy with the whole aggregation.
-            if len(stages) == 1 and set(stages[0]) == {"$facet"}:
-                result = {}
-                for name, branch in stages[0]["$facet"].items():
-                    if cancelled.is_set():
-                        raise asyncio.CancelledError
-                    result[name] = list(self._collection.aggregate(list(branch)))
-                return [result]
-            return list(self._collection.aggregate(stages))
-
-        try:
-            documents = await self._executor.run(run)
-        except asyncio.CancelledError:
-            cancelled.set()
-            raise
+        documents = await self._executor.run(lambda: list(self._collection.aggregate(stages)))
         return EmbeddedCursor(self._executor, lambda: documents)
 
     async def find_one(self, filter: Mapping[str, Any] | None = None, *args: Any, **kwargs: Any) -> dict | None:
@@ -278,4 +294,4 @@ class EmbeddedMongoClient:
         return self[name]
 
     async def close(self) -> None:
-        await asyncio.get_running_loop().run_in_executor(None, self._executor.shutdown)
+        self._executor.shutdown()

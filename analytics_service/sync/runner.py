@@ -18,6 +18,8 @@ from datetime import datetime, tzinfo
 from enum import StrEnum
 from typing import Any
 
+from pymongo.errors import PyMongoError
+
 # Importing the handlers registers their planners.
 import analytics_service.query.handlers  # noqa: F401
 from analytics_service.catalogue import ALL_CARDS, Card, CardKind
@@ -32,6 +34,8 @@ from analytics_service.sync.documents import card_document
 from analytics_service.timeframes import format_timestamp
 
 logger = logging.getLogger(__name__)
+
+CANCEL_RECORD_TIMEOUT_S = 2.0
 
 
 class Trigger(StrEnum):
@@ -146,11 +150,16 @@ async def run_sync(
         await runs.update_run(database, run_id, {"progress.phase": "loading"})
         await _load(database, documents, run_id, outcomes, fencing_token)
     except asyncio.CancelledError:
-        # Record the cancellation even while being cancelled, then let it propagate.
+        # Record the cancellation even while being cancelled, then let it propagate. The
+        # wait is bounded so a database that is slow to answer cannot hold up a shutdown.
         logger.warning("run %s cancelled", run_id)
-        await asyncio.shield(runs.update_run(database, run_id, {
+        record = runs.update_run(database, run_id, {
             "finishedAt": format_timestamp(clock()), "status": str(RunStatus.CANCELLED),
-        }))
+        })
+        try:
+            await asyncio.wait_for(asyncio.shield(record), CANCEL_RECORD_TIMEOUT_S)
+        except (TimeoutError, PyMongoError) as error:
+            logger.warning("run %s: recording the cancellation failed: %s", run_id, str(error) or "timed out")
         raise
 
     ordered = [outcomes[card.id] for card in selected]

@@ -32,6 +32,8 @@ from analytics_service.sync.runner import SyncResult, Trigger, new_run_id, run_s
 
 logger = logging.getLogger(__name__)
 
+RELEASE_TIMEOUT_S = 2.0
+
 
 class SyncBusy(Exception):
     """A sync is already running here or on another replica."""
@@ -179,9 +181,10 @@ class SyncService:
 
     async def _release(self, lease: Lease) -> None:
         try:
-            await self._leases.release(lease, self._clock())
-        except Exception as error:  # the lease then expires by itself after its TTL
-            logger.warning("releasing the sync lease (token %d) failed: %s", lease.token, error)
+            # Bounded, so a database that is slow to answer cannot hold up a shutdown.
+            await asyncio.wait_for(self._leases.release(lease, self._clock()), RELEASE_TIMEOUT_S)
+        except (Exception, TimeoutError) as error:  # the lease then expires by itself after its TTL
+            logger.warning("releasing the sync lease (token %d) failed: %s", lease.token, str(error) or "timed out")
         finally:
             self._lock.release()
 

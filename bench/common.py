@@ -183,6 +183,11 @@ def machine_summary() -> str:
             f"code: {source_revision()}")
 
 
+def load_average() -> str:
+    """Describe the 1-minute load average: other processes on the machine slow wall times down."""
+    return f"load average (1 min): {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
+
+
 def print_table(header: list[str], rows: list[list[Any]]) -> None:
     """Print rows as a Markdown table, so the output can be pasted into BENCHMARKS.md."""
     print("| " + " | ".join(header) + " |")

@@ -57,7 +57,7 @@ class NaiveTally:
 
     ``matched`` is the number of documents that pass each query's filter, summed over
     queries: what a server with a fitting index would examine at least. ``returned``
-    counts result documents, a ``count_documents`` answer being one.
+    counts result documents, the result of a ``count_documents`` being one.
     """
 
     by_method: Counter = field(default_factory=Counter)
@@ -198,8 +198,11 @@ class NaiveSync:
         for frame, current, previous in self.frame_pairs(card):
             value, documents = await window_sum(current)
             before, documents_before = await window_sum(previous)
-            # The service stores a frame without documents as unavailable, not as 0.
-            values[frame] = (value, before if documents_before else None) if documents else None
+            if not documents:
+                # The service stores a frame without documents as unavailable, not as 0.
+                values[frame] = None
+                continue
+            values[frame] = (value, before if documents_before else None)
         return values
 
     async def mean_duration(self, card: Card, source: WindowMeanDuration) -> dict[TimeFrame, KpiValue]:
@@ -276,7 +279,10 @@ class NaiveSync:
         """Return the bar key of a grouped value: booleans as True/False, missing as unknown."""
         if value is None:
             return "unknown"
-        text = ("True" if value else "False") if isinstance(value, bool) else str(value)
+        if isinstance(value, bool):
+            text = "True" if value else "False"
+        else:
+            text = str(value)
         return source.aliases.get(text, text)
 
     async def rewards_by_type(self, card: Card, source: ActiveRewardsByType) -> dict[TimeFrame, Counter]:
@@ -355,8 +361,8 @@ class NaiveSync:
 def daily_chart_queries(cards: tuple[Card, ...] = ALL_CARDS) -> tuple[int, int]:
     """Return the queries of the daily charts with one count per day, and with one find per frame.
 
-    The first figure is for a job that counts each chart day separately; it is computed,
-    never run, because the embedded engine would need hours for it.
+    The first figure is for a job that counts each chart day separately. It is computed,
+    not run, to keep the benchmark within its time budget.
     """
     per_day = per_frame = 0
     for card in cards:

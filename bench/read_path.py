@@ -22,7 +22,7 @@ import sys
 from multiprocessing.connection import Connection
 from typing import Any
 
-from bench.common import machine_summary, print_table
+from bench.common import load_average, machine_summary, print_table
 from bench.load import LoadResult, percentile, run_load
 from bench.read_server import ACCEPT_ENCODING, KPIS_PATH, run_server
 
@@ -143,15 +143,21 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=32, help="concurrent keep-alive connections")
     parser.add_argument("--scale", type=int, default=1, help="demo dataset scale of the served cards")
     parser.add_argument("--wrk", action="store_true", help="also measure with wrk, if it is installed")
+    parser.add_argument("--fixed-stale-threshold", action="store_true",
+                        help="what-if: compute the service's stale threshold once instead of on every request")
     return parser.parse_args()
 
 
 def main() -> None:
     arguments = parse_arguments()
     print(machine_summary())
+    print(load_average())
+    if arguments.fixed_stale_threshold:
+        print("what-if run: Settings.stale_threshold_seconds is computed once in the server process")
     context = multiprocessing.get_context("spawn")
     parent_end, child_end = context.Pipe()
-    server = context.Process(target=run_server, args=(child_end, arguments.scale), name="read-path-server")
+    server = context.Process(target=run_server, args=(child_end, arguments.scale, arguments.fixed_stale_threshold),
+                             name="read-path-server")
     server.start()
     try:
         exit_code = drive(parent_end, server.pid, arguments)
@@ -179,6 +185,7 @@ def drive(connection: Connection, pid: int, arguments: argparse.Namespace) -> in
     rounds = asyncio.run(run_rounds(info, arguments, pid))
     profile = profile_service(connection, info, arguments.concurrency)
     report(rounds, profile)
+    print(load_average())
     if arguments.wrk:
         if shutil.which("wrk"):
             run_wrk(info, arguments.concurrency)

@@ -26,7 +26,7 @@ from analytics_service.api.auth import mint_token
 from analytics_service.clock import utc_now
 from analytics_service.demo.generator import DEMO_ADMIN_ID
 from analytics_service.providers.registry import open_providers
-from analytics_service.settings import load_settings
+from analytics_service.settings import Settings, load_settings
 from analytics_service.storage.client import Storage
 from analytics_service.storage.embedded import EmbeddedMongoClient
 from analytics_service.storage.indexes import ensure_indexes
@@ -36,7 +36,7 @@ from bench.common import load_dataset
 
 KPIS_PATH = "/api/v1/analytics/kpis"
 # Request headers of every benchmark request besides the token: what aiohttp's client and
-# browsers send, so the service may answer with gzip as it would to a dashboard.
+# browsers send, so the service may respond with gzip as it does to a dashboard.
 ACCEPT_ENCODING = "gzip, deflate"
 # Response headers that differ per response or per connection; the baseline sets its own.
 PER_RESPONSE_HEADERS = {"date", "server", "content-length", "connection", "keep-alive", "content-type"}
@@ -44,10 +44,20 @@ PER_RESPONSE_HEADERS = {"date", "server", "content-length", "connection", "keep-
 PROFILE_TOP = 8
 
 
-def run_server(connection: Connection, scale: int) -> None:
-    """Entry point of the server process; answers commands on ``connection`` until "stop"."""
+def run_server(connection: Connection, scale: int, fixed_stale_threshold: bool) -> None:
+    """Entry point of the server process; runs commands from ``connection`` until "stop"."""
     logging.basicConfig(level=logging.ERROR)
-    asyncio.run(_serve(connection, scale))
+    asyncio.run(_serve(connection, scale, fixed_stale_threshold))
+
+
+def fix_stale_threshold(settings: Settings) -> None:
+    """Replace ``Settings.stale_threshold_seconds`` in this process by its value, computed once.
+
+    A what-if experiment, not the service as shipped: the property steps through the cron
+    schedule for a week on every call, and the card handlers call it on every request.
+    """
+    threshold = settings.stale_threshold_seconds
+    Settings.stale_threshold_seconds = property(lambda self: threshold)  # type: ignore[method-assign, assignment]
 
 
 async def _start_site(app: web.Application) -> tuple[web.AppRunner, int]:
@@ -82,12 +92,12 @@ async def _fetch_once(url: str, token: str) -> tuple[bytes, str, str | None, dic
             body = await response.read()
             if response.status != 200:
                 raise RuntimeError(f"GET {url} returned {response.status}: {body[:200]!r}")
-            kept = {name: value for name, value in response.headers.items()
-                    if name.lower() not in PER_RESPONSE_HEADERS}
-            return body, response.content_type, response.charset, kept
+            copied_headers = {name: value for name, value in response.headers.items()
+                              if name.lower() not in PER_RESPONSE_HEADERS}
+            return body, response.content_type, response.charset, copied_headers
 
 
-async def _serve(connection: Connection, scale: int) -> None:
+async def _serve(connection: Connection, scale: int, fixed_stale_threshold: bool) -> None:
     secret = secrets.token_urlsafe(48)
     settings = load_settings(env_file=None, jwt_secret=SecretStr(secret), host="127.0.0.1",
                              provider="events", sync_on_startup=False)
@@ -100,6 +110,8 @@ async def _serve(connection: Connection, scale: int) -> None:
     if result.status is not RunStatus.SUCCEEDED:
         raise RuntimeError(f"the initial sync ended {result.status}")
 
+    if fixed_stale_threshold:
+        fix_stale_threshold(settings)
     app = create_app(settings, storage=Storage(client, database, embedded=True), scheduler=False)
     real_runner, real_port = await _start_site(app)
     token = mint_token(secret, DEMO_ADMIN_ID, utc_now(), timedelta(hours=2))

@@ -34,7 +34,7 @@ from analytics_service.sync.service import SyncService
 logger = logging.getLogger(__name__)
 
 # How long startup waits for the database before it serves anyway and retries in the
-# background, so probes get answers while the database is down.
+# background, so probes get responses while the database is down.
 STARTUP_CHECK_SECONDS = 2.0
 
 

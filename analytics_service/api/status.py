@@ -46,7 +46,7 @@ async def status(request: web.Request) -> web.Response:
     try:
         await asyncio.wait_for(request.app[STORAGE].ping(), PING_TIMEOUT_SECONDS)
         sources["database"] = {"status": "ok"}
-    except Exception as error:  # reported, not raised: the status page must answer while the database is down
+    except Exception as error:  # reported, not raised: the status page must respond while the database is down
         detail = f"{type(error).__name__}: {error}"[:300] if str(error) else "no answer to a ping within 2 s"
         sources["database"] = {"status": "failing", "detail": detail}
         return web.json_response({

@@ -1,4 +1,4 @@
-"""What each card is computed from, as plain data.
+"""Card sources: the data each card is computed from, as plain records.
 
 A card record names one of these sources. The query builder in
 ``analytics_service.query`` turns them into aggregation pipelines, so adding a card

@@ -151,7 +151,7 @@ async def run_sync(
         await _load(database, documents, run_id, outcomes, fencing_token)
     except asyncio.CancelledError:
         # Record the cancellation even while being cancelled, then let it propagate. The
-        # wait is bounded so a database that is slow to answer cannot hold up a shutdown.
+        # wait is bounded so a database that is slow to respond cannot hold up a shutdown.
         logger.warning("run %s cancelled", run_id)
         record = runs.update_run(database, run_id, {
             "finishedAt": format_timestamp(clock()), "status": str(RunStatus.CANCELLED),

@@ -126,7 +126,7 @@ class SyncService:
             await self._run_holding(lease, trigger, cards, run_id)
         except asyncio.CancelledError:
             raise
-        except Exception:  # a background run has nobody to raise to
+        except Exception:  # a background run has no caller to raise to
             logger.exception("run %s (%s) failed", run_id, trigger)
 
     async def _run_holding(self, lease: Lease, trigger: Trigger, cards: list[Card], run_id: str) -> SyncResult:
@@ -181,7 +181,7 @@ class SyncService:
 
     async def _release(self, lease: Lease) -> None:
         try:
-            # Bounded, so a database that is slow to answer cannot hold up a shutdown.
+            # Bounded, so a database that is slow to respond cannot hold up a shutdown.
             await asyncio.wait_for(self._leases.release(lease, self._clock()), RELEASE_TIMEOUT_S)
         except (Exception, TimeoutError) as error:  # the lease then expires by itself after its TTL
             logger.warning("releasing the sync lease (token %d) failed: %s", lease.token, str(error) or "timed out")

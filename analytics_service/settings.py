@@ -6,6 +6,7 @@ one-line description that the README's configuration table and ``.env.example`` 
 
 from __future__ import annotations
 
+import functools
 import zoneinfo
 from datetime import datetime, timezone
 from pathlib import Path
@@ -198,17 +199,7 @@ class Settings(BaseSettings):
     @property
     def schedule_interval_seconds(self) -> float:
         """Return the longest gap between two consecutive runs of the cron schedule, over a week."""
-        start = datetime(2026, 1, 5, tzinfo=timezone.utc)
-        times = CronSim(self.sync_cron, start)
-        previous = next(times)
-        longest = 0.0
-        for _ in range(2000):
-            current = next(times)
-            longest = max(longest, (current - previous).total_seconds())
-            previous = current
-            if (current - start).days > 7:
-                break
-        return longest
+        return _longest_cron_gap(self.sync_cron)
 
     @property
     def stale_threshold_seconds(self) -> float:
@@ -231,6 +222,23 @@ class Settings(BaseSettings):
                 value = "(unset)"
             parts.append(f"{name}={value}")
         return " ".join(parts)
+
+
+@functools.lru_cache(maxsize=16)
+def _longest_cron_gap(cron: str) -> float:
+    # Cached: the API reads the stale threshold on every request, and walking a week of
+    # cron times takes milliseconds.
+    start = datetime(2026, 1, 5, tzinfo=timezone.utc)
+    times = CronSim(cron, start)
+    previous = next(times)
+    longest = 0.0
+    for _ in range(2000):
+        current = next(times)
+        longest = max(longest, (current - previous).total_seconds())
+        previous = current
+        if (current - start).days > 7:
+            break
+    return longest
 
 
 def env_name(field_name: str) -> str:

@@ -11,7 +11,13 @@ The baseline is the child's resident set (VmRSS) after loading, before the sync.
 kernel's peak counter (VmHWM) is reset at that point by writing 5 to
 ``/proc/self/clear_refs``, so the peak read after the sync is the peak of the sync alone.
 
-Run: python -m bench.memory [--scales 1,4]
+RSS does not shrink when Python frees objects: the memory of the generated documents,
+freed after the insert, stays in the process and the sync reuses it. So one more child
+(``--trace-scale``) runs the sync under ``tracemalloc``, started after loading, whose
+peak is the most memory that the sync's own new allocations held at once. That child's
+RSS is not reported, as tracemalloc adds its own.
+
+Run: python -m bench.memory [--scales 1,4] [--trace-scale 1]
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import resource
 import subprocess
 import sys
 import time
+import tracemalloc
 
 from pydantic import SecretStr
 
@@ -60,7 +67,7 @@ def reset_peak() -> bool:
         return False
 
 
-async def child_measure(scale: int) -> dict[str, object]:
+async def child_measure(scale: int, trace: bool) -> dict[str, object]:
     figures: dict[str, object] = {"scale": scale, "rss_start_kib": status_kib("VmRSS")}
     # At 4x the events provider's questions outlast the default 60 s time limit on the
     # embedded engine, so their cards would fail. The maximum limit lets the sync finish.
@@ -78,6 +85,8 @@ async def child_measure(scale: int) -> dict[str, object]:
         figures["peak_while_loading_kib"] = status_kib("VmHWM")
         figures["rss_before_sync_kib"] = status_kib("VmRSS")
         figures["peak_reset"] = reset_peak()
+        if trace:
+            tracemalloc.start()
 
         async with open_providers(settings, database) as providers:
             service = SyncService(database, settings, providers, clock=lambda: BENCH_NOW)
@@ -87,6 +96,9 @@ async def child_measure(scale: int) -> dict[str, object]:
         if result.status is not RunStatus.SUCCEEDED:
             raise SystemExit(f"FAILED: the sync ended {result.status}: {result.failed_cards}")
 
+        if trace:
+            figures["traced_peak_kib"] = tracemalloc.get_traced_memory()[1] // 1024
+            tracemalloc.stop()
         figures["peak_during_sync_kib"] = status_kib("VmHWM")
         figures["rss_after_sync_kib"] = status_kib("VmRSS")
         # ru_maxrss is the lifetime peak in KiB on Linux, loading included.
@@ -96,8 +108,8 @@ async def child_measure(scale: int) -> dict[str, object]:
     return figures
 
 
-def run_child(scale: int) -> dict[str, object]:
-    command = [sys.executable, "-m", "bench.memory", "--child", str(scale)]
+def run_child(scale: int, trace: bool = False) -> dict[str, object]:
+    command = [sys.executable, "-m", "bench.memory", "--child", str(scale)] + (["--trace"] if trace else [])
     completed = subprocess.run(command, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S, check=False)
     if completed.returncode != 0:
         raise SystemExit(f"FAILED: the child process at scale {scale} exited {completed.returncode}:\n"
@@ -114,26 +126,40 @@ def report(results: list[dict[str, object]]) -> None:
     for figures in results:
         before, peak = int(figures["rss_before_sync_kib"]), int(figures["peak_during_sync_kib"])  # type: ignore[call-overload]
         rows.append([
-            f"{figures['scale']}x", figures["documents"], mib(figures["rss_start_kib"]), mib(before),
-            mib(peak), mib(figures["rss_after_sync_kib"]), mib(figures["lifetime_peak_kib"]),
-            ratio(peak, before), f"{float(figures['sync_seconds']):.1f}",  # type: ignore[arg-type]
+            f"{figures['scale']}x", figures["documents"], mib(figures["rss_start_kib"]),
+            mib(figures["peak_while_loading_kib"]), mib(before), mib(peak), mib(figures["rss_after_sync_kib"]),
+            mib(figures["lifetime_peak_kib"]), ratio(peak, before), f"{float(figures['sync_seconds']):.1f}",  # type: ignore[arg-type]
         ])
-    print_table(["scale", "documents", "RSS at start, MiB", "RSS after loading (baseline), MiB",
-                 "peak RSS during sync, MiB", "RSS after sync, MiB", "lifetime peak (ru_maxrss), MiB",
-                 "peak during sync / baseline", "sync s"], rows)
+    print_table(["scale", "documents", "RSS at start, MiB", "peak RSS while loading, MiB",
+                 "RSS after loading (baseline), MiB", "peak RSS during sync, MiB", "RSS after sync, MiB",
+                 "lifetime peak (ru_maxrss), MiB", "peak during sync / baseline", "sync s"], rows)
     if not all(figures["peak_reset"] for figures in results):
         print("NOTE: /proc/self/clear_refs was not writable, so the peak during the sync includes loading")
+
+
+def report_traced(traced: dict[str, object], results: list[dict[str, object]]) -> None:
+    """Print the sync's peak of new allocations next to the baseline RSS of the same scale."""
+    peak = int(traced["traced_peak_kib"])  # type: ignore[call-overload]
+    print(f"tracemalloc, scale {traced['scale']}x: the sync's new allocations peaked at {mib(peak)} MiB")
+    for figures in results:
+        if figures["scale"] == traced["scale"]:
+            before = int(figures["rss_before_sync_kib"])  # type: ignore[call-overload]
+            print(f"  baseline RSS {mib(before)} MiB; baseline plus that peak / baseline: {ratio(before + peak, before)} "
+                  "(the ratio if the sync could not reuse freed memory)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", default=",".join(str(scale) for scale in DEFAULT_SCALES),
                         help="comma-separated demo dataset scales, one child process each")
+    parser.add_argument("--trace-scale", type=int, default=1,
+                        help="scale of the extra run under tracemalloc; 0 skips it")
     parser.add_argument("--child", type=int, metavar="SCALE", help=argparse.SUPPRESS)
+    parser.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     if arguments.child is not None:
-        print(json.dumps(asyncio.run(child_measure(arguments.child))))
+        print(json.dumps(asyncio.run(child_measure(arguments.child, arguments.trace))))
         return
 
     print(machine_summary())
@@ -144,6 +170,8 @@ def main() -> None:
         print(f"scale {scale}x: sync {float(figures['sync_seconds']):.1f} s", flush=True)  # type: ignore[arg-type]
         results.append(figures)
     report(results)
+    if arguments.trace_scale:
+        report_traced(run_child(arguments.trace_scale, trace=True), results)
     print(load_average())
 
 

@@ -61,7 +61,6 @@ class NaiveTally:
     """
 
     by_method: Counter = field(default_factory=Counter)
-    by_collection: Counter = field(default_factory=Counter)
     matched: int = 0
     returned: int = 0
 
@@ -69,9 +68,8 @@ class NaiveTally:
     def queries(self) -> int:
         return sum(self.by_method.values())
 
-    def record(self, method: str, collection: str, matched: int, returned: int) -> None:
+    def record(self, method: str, matched: int, returned: int) -> None:
         self.by_method[method] += 1
-        self.by_collection[collection] += 1
         self.matched += matched
         self.returned += returned
 
@@ -129,7 +127,7 @@ class NaiveSync:
 
     async def count(self, collection: str, query: dict[str, Any]) -> int:
         value = await self.database[collection].count_documents(query)
-        self.tally.record("count_documents", collection, matched=value, returned=1)
+        self.tally.record("count_documents", matched=value, returned=1)
         return value
 
     async def aggregate(self, collection: str, pipeline: list[dict[str, Any]], matched_key: str = "n") -> list[dict]:
@@ -137,12 +135,12 @@ class NaiveSync:
         cursor = await self.database[collection].aggregate(pipeline)
         rows = await cursor.to_list(None)
         matched = sum(row.get(matched_key, 0) for row in rows)
-        self.tally.record("aggregate", collection, matched=matched, returned=len(rows))
+        self.tally.record("aggregate", matched=matched, returned=len(rows))
         return rows
 
     async def find(self, collection: str, query: dict[str, Any], projection: dict[str, Any]) -> list[dict]:
         documents = await self.database[collection].find(query, projection).to_list(None)
-        self.tally.record("find", collection, matched=len(documents), returned=len(documents))
+        self.tally.record("find", matched=len(documents), returned=len(documents))
         return documents
 
     async def find_by_ids(self, collection: str, entity_ids: list[str], projection: dict[str, Any]) -> dict[str, dict]:

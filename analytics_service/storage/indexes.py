@@ -2,9 +2,14 @@
 
 Card collections get a unique index on ``cardId`` so two overlapping runs cannot create
 duplicate cards. Source collections get ``analytics_``-prefixed indexes on the fields the
-pipelines filter on: equality fields first, then the timestamp range, so a window scan
-reads only the documents of its window. ``create_indexes`` is a no-op for an index that
-already exists with the same keys and options.
+pipelines filter on: equality fields first, then the timestamp range. They serve the
+queries that start with ``$match`` (engagement per headline, upload durations, id-list
+joins). ``create_indexes`` is a no-op for an index that already exists with the same keys
+and options.
+
+NOTE: a pipeline that starts with ``$facet`` scans the whole collection in MongoDB, so
+the per-collection facet aggregations do not use these indexes; reads grow with history
+until incremental refresh exists.
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ def _accepts_gzip(accept_encoding: str) -> bool:
 
 
 def cached_json(request: web.Request, snapshot: Snapshot, key: tuple, build: Callable[[], Any]) -> web.Response:
-    """Return a response with the JSON that ``build`` returns, rendered at most once per snapshot and key."""
+    """Return a response with the JSON that ``build`` returns, rendered once per snapshot and key while the cache has room."""
     entry = snapshot.rendered.get(key)
     if entry is None:
         body = json.dumps(build(), ensure_ascii=False, separators=(",", ":")).encode()

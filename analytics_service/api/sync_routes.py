@@ -49,8 +49,8 @@ async def _requested_cards(request: web.Request):
     if unknown:
         raise BadRequest(f"unknown card ids: {', '.join(repr(item[:80]) for item in unknown[:10])}",
                          code="card_not_found")
-    wanted = set(card_ids)
-    return [card for card in ALL_CARDS if card.id in wanted]
+    requested = set(card_ids)
+    return [card for card in ALL_CARDS if card.id in requested]
 
 
 @routes.post(f"{PREFIX}/sync", name="sync-start")

@@ -1,4 +1,4 @@
-"""The card catalogue: every card the dashboard knows, as data."""
+"""The card catalogue: every card the dashboard can show, as data."""
 
 from __future__ import annotations
 

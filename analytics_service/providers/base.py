@@ -64,7 +64,7 @@ class RankedValue:
 
 @dataclass
 class ProviderUsage:
-    """What a provider spent during a run, recorded on the run."""
+    """Requests, retries and quota a provider used during a run, recorded on the run."""
 
     requests: int = 0
     retries: int = 0

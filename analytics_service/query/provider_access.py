@@ -54,7 +54,7 @@ class ProviderAccess:
     day_range: DateRange
     window_queries: set[EventQuery] = field(default_factory=set)
     daily_queries: set[EventQuery] = field(default_factory=set)
-    daily_active_users_wanted: bool = False
+    daily_active_users_needed: bool = False
     failures: list[ProviderFailure] = field(default_factory=list)
     _answers: dict[str, asyncio.Task] = field(default_factory=dict)
     # Clients live across runs, so the run's own usage is the difference from the start.
@@ -73,7 +73,7 @@ class ProviderAccess:
             current, previous = complete_day_ranges(frame, now, tz)
             ranges[frame] = (DateRange(*current), DateRange(*previous))
         # Daily series cover the complete days of the longest frame, so they lie inside
-        # the span of the window counts and a provider can answer both from one request.
+        # the span of the window counts and a provider can serve both from one request.
         return cls(selection, ranges, ranges[TimeFrame.YEAR][0])
 
     def chart_days(self) -> list[Any]:
@@ -141,7 +141,7 @@ class ProviderAccess:
         return await self._ask("daily event counts", lambda: self.client.daily_event_counts(queries, self.day_range))
 
     async def active_users(self) -> dict[DateRange, int | None]:
-        if self.daily_active_users_wanted:
+        if self.daily_active_users_needed:
             # Asking the wider daily question first lets a client that caches answers
             # (Mixpanel does) derive one-day counts from it instead of sending a request.
             await self.daily_active_users()

@@ -3,7 +3,7 @@
 The embedded engine is for evaluation and tests. It keeps everything in memory, so
 nothing survives a restart. Every call runs on one worker thread: mongomock is not
 thread-safe, and moving its CPU-bound work off the event loop keeps the HTTP server
-answering while a sync aggregates (though the GIL still slows it down).
+responding while a sync aggregates (though the GIL still slows it down).
 
 Only the subset of the PyMongo async API that this service calls is mirrored:
 ``aggregate`` is awaited and returns a cursor, ``find`` returns a cursor without

@@ -84,7 +84,7 @@ async def headline_counts(context: RunContext) -> HeadlineCounts:
     return await context.memo("engagement-by-headline", lambda: _load_counts(context))
 
 
-def _attributes(headline: dict[str, Any], dimension: str, source_types: dict[str, str]) -> list[tuple[str, Any]]:
+def headline_attributes(headline: dict[str, Any], dimension: str, source_types: dict[str, str]) -> list[tuple[str, Any]]:
     """Return (key, label source) pairs a headline contributes to under ``dimension``."""
     if dimension == "topic":
         topic = headline.get("topic")
@@ -127,7 +127,7 @@ def plan_headline_engagement(card: Card, source: HeadlineEngagement, context: Ru
                 value = row.get(f"interactions_{frame}", 0)
                 if headline is None or not value:
                     continue
-                for key, label in _attributes(headline, source.dimension, counts.source_types):
+                for key, label in headline_attributes(headline, source.dimension, counts.source_types):
                     totals[key] = totals.get(key, 0) + value
                     clean = sanitize_language_map(label)
                     if clean is not None:

@@ -3,7 +3,7 @@
 Provider-backed frames and daily series cover complete calendar days, ending yesterday in
 the dashboard's time zone, because providers report whole days and revise the current one.
 
-Every planner first asks ``ProviderAccess.unavailable_reason``: without a provider, with
+Every planner first calls ``ProviderAccess.unavailable_reason``. Without a provider, with
 analytics disabled, or for an event the app does not send, the card is stored as
 unavailable with that reason rather than as zeros.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from analytics_service.catalogue import Card
-from analytics_service.catalogue.labels import sanitize_language_map
+from analytics_service.catalogue.labels import sanitize_language_map, value_label
 from analytics_service.catalogue.ranked import RANKED_LIST_SIZE
 from analytics_service.catalogue.sources import (
     REACTION_PRESENT,
@@ -32,7 +32,8 @@ from analytics_service.query.bounds import count_if, in_window, time_range_filte
 from analytics_service.query.context import RunContext
 from analytics_service.query.facets import FacetResults
 from analytics_service.query.handlers.common import number, single_row
-from analytics_service.query.handlers.groups import MAX_OPEN_BARS, UNKNOWN
+from analytics_service.query.handlers.engagement import headline_attributes
+from analytics_service.query.handlers.groups import MAX_OPEN_BARS
 from analytics_service.query.handlers.static import unavailable_reader
 from analytics_service.query.joins import find_by_ids
 from analytics_service.query.plan import Batches, Reader, planner
@@ -46,7 +47,7 @@ def _access(context: RunContext) -> ProviderAccess | None:
 
 
 def _blocked(card: Card, context: RunContext, events: list[str]) -> Reader | None:
-    """Return an unavailable reader when the provider cannot answer for ``events``."""
+    """Return an unavailable reader when the provider has no data for ``events``."""
     access = _access(context)
     if access is None:
         return unavailable_reader(card, "no analytics provider is configured")
@@ -123,7 +124,7 @@ def plan_daily_active_users(card: Card, source: ProviderDailyActiveUsers, contex
     if blocked:
         return blocked
     access = _access(context)
-    access.daily_active_users_wanted = True
+    access.daily_active_users_needed = True
 
     async def read(results: FacetResults) -> CardData:
         by_day = await access.daily_active_users()
@@ -207,32 +208,19 @@ def plan_views_by(card: Card, source: ProviderViewsBy, context: RunContext, batc
                 if headline is None:
                     continue
                 views = access.corrected(VIEW_EVENT.event, item.count)
-                for key, label in _view_attributes(headline, source.dimension):
+                for key, label in headline_attributes(headline, source.dimension, {}):
                     totals[key] = totals.get(key, 0) + views
                     clean = sanitize_language_map(label)
                     if clean is not None:
                         labels.setdefault(key, clean)
             ranked = sorted(totals, key=lambda key: (-totals[key], key))[:MAX_OPEN_BARS]
-            frames[frame] = [DataPoint(value=totals[key], label=labels.get(key) or {"en": key}, key=key)
+            frames[frame] = [DataPoint(value=totals[key], label=labels.get(key) or value_label(key), key=key)
                              for key in ranked]
         return CardData(frames, notes=[
             f"only the {TOP_CONTENT_LIMIT} most viewed headlines of each window are attributed"
         ])
 
     return read
-
-
-def _view_attributes(headline: dict[str, Any], dimension: str) -> list[tuple[str, Any]]:
-    if dimension == "topic":
-        topic = headline.get("topic")
-        if isinstance(topic, dict) and topic.get("id"):
-            return [(str(topic["id"]), topic.get("name"))]
-        return [(UNKNOWN, {"en": "Unknown"})]
-    persons = headline.get("mentionedPersons")
-    if not isinstance(persons, list):
-        return []
-    return [(str(person["id"]), person.get("name")) for person in persons
-            if isinstance(person, dict) and person.get("id")]
 
 
 @planner(ProviderMostViewed)

@@ -40,7 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("serve", help="run the HTTP API and the scheduled sync in one process")
-    commands.add_parser("sync", help="refresh every card once, then exit (1 if any card failed)")
+    sync = commands.add_parser("sync", help="refresh every card once, then exit (1 if any card failed)")
+    sync.add_argument("--rebuild", action="store_true",
+                      help="recount every rollup from the whole source collections instead of the update window")
     demo = commands.add_parser("demo", help="load demo data, sync once, then serve; prints a URL and a token")
     source = demo.add_mutually_exclusive_group()
     source.add_argument("--dataset", type=Path, metavar="DIR",
@@ -69,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         if arguments.command == "serve":
             return commands.serve(settings)
         if arguments.command == "sync":
-            return asyncio.run(commands.sync_once(settings))
+            return asyncio.run(commands.sync_once(settings, rebuild=arguments.rebuild))
         if arguments.command == "demo":
             return commands.demo(settings, dataset=arguments.dataset, scale=arguments.scale)
         return asyncio.run(commands.import_export(settings, arguments.directory, progress=not arguments.no_progress))

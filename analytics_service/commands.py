@@ -46,7 +46,7 @@ def serve(settings: Settings) -> int:
     return 0
 
 
-async def sync_once(settings: Settings) -> int:
+async def sync_once(settings: Settings, rebuild: bool = False) -> int:
     storage = open_storage(settings)
     try:
         if storage.embedded:
@@ -55,7 +55,7 @@ async def sync_once(settings: Settings) -> int:
             await ensure_indexes(storage.database)
         async with open_providers(settings, storage.database) as providers:
             await providers.check_selection(storage.database)
-            result = await SyncService(storage.database, settings, providers).run(Trigger.CLI)
+            result = await SyncService(storage.database, settings, providers).run(Trigger.CLI, rebuild=rebuild)
     except PyMongoError as error:
         # The run could not even be recorded; nothing was written.
         print(f"sync failed: the database did not respond: {type(error).__name__}: {error}", file=sys.stderr)
@@ -72,6 +72,10 @@ def _print_result(result: SyncResult) -> None:
     print(f"run {result.run_id}: {result.status}, {refreshed} cards refreshed, "
           f"{len(result.failed_cards)} failed, {result.stats.get('roundTrips', 0)} database round trips, "
           f"provider {provider} ({result.provider.get('requests', 0)} requests)")
+    modes = sorted({group["mode"] for group in result.rollups.values()})
+    if modes:
+        print(f"rollups: {' and '.join(modes)} refresh of {len(result.rollups)} source groups, "
+              f"{sum(group['pieces'] for group in result.rollups.values())} pieces written")
     for outcome in result.failed_cards:
         print(f"  failed {outcome.card_id}: {outcome.error}")
 

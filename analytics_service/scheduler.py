@@ -14,10 +14,15 @@ logger = logging.getLogger(__name__)
 
 
 class SyncScheduler:
-    """Fires ``SyncService.run_unless_busy`` on a cron expression; a busy tick is skipped."""
+    """Fires ``SyncService.run_unless_busy`` on a cron expression; a busy tick is skipped.
 
-    def __init__(self, service: SyncService, cron: str, tz) -> None:
+    With ``rebuild`` the runs recount every rollup; a busy rebuild tick is done by the
+    next run instead.
+    """
+
+    def __init__(self, service: SyncService, cron: str, tz, rebuild: bool = False) -> None:
         self._service = service
+        self._rebuild = rebuild
         self._cron_expression = cron
         self._tz = tz
         self._cron: aiocron.Cron | None = None
@@ -34,7 +39,8 @@ class SyncScheduler:
 
     def start(self, run_now: bool) -> None:
         self._cron = aiocron.crontab(self._cron_expression, func=self._tick, start=True, tz=self._tz)
-        logger.info("scheduler started: cron=%r time zone=%s", self._cron_expression, self._tz)
+        logger.info("scheduler started: cron=%r time zone=%s%s", self._cron_expression, self._tz,
+                    " (full rebuild)" if self._rebuild else "")
         if run_now:
             self._spawn(Trigger.STARTUP)
 
@@ -50,7 +56,7 @@ class SyncScheduler:
 
     async def _run(self, trigger: Trigger) -> None:
         try:
-            await self._service.run_unless_busy(trigger)
+            await self._service.run_unless_busy(trigger, rebuild=self._rebuild)
         except asyncio.CancelledError:
             logger.warning("sync (%s) cancelled by shutdown", trigger)
             raise

@@ -50,6 +50,15 @@ class Settings(BaseSettings):
     )
     timezone: str = Field(default="UTC", description="IANA time zone of the dashboard's calendar days.")
     sync_cron: str = Field(default="*/15 * * * *", description="Cron expression (5 fields) of the scheduled refresh.")
+    rebuild_cron: str = Field(
+        default="40 3 * * *",
+        description="Cron expression (5 fields) of the full rollup rebuild, which recounts every source document.",
+    )
+    rollup_update_hours: int = Field(
+        default=72, ge=1, le=8784,
+        description="Hours of rollups recounted on every refresh; changes to older documents appear after the "
+        "next full rebuild.",
+    )
     sync_on_startup: bool = Field(default=True, description="Run one refresh as soon as serve starts.")
     create_indexes: bool = Field(
         default=True,
@@ -131,7 +140,7 @@ class Settings(BaseSettings):
             raise ValueError("expected an IANA time zone name such as UTC or Europe/Berlin") from err
         return value
 
-    @field_validator("sync_cron")
+    @field_validator("sync_cron", "rebuild_cron")
     @classmethod
     def _check_cron(cls, value: str) -> str:
         if len(value.split()) != 5:

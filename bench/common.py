@@ -61,6 +61,12 @@ class CallLog:
 
     calls: list[tuple[str, str]] = field(default_factory=list)
     seconds_by_collection: Counter = field(default_factory=Counter)
+    # Documents that a MongoDB server with fitting indexes reads at least, per read call;
+    # filled only when the wrapper is asked to estimate them.
+    documents_read: Counter = field(default_factory=Counter)
+
+    def read_estimate(self, collections: set[str] | None = None) -> int:
+        return sum(count for name, count in self.documents_read.items() if collections is None or name in collections)
 
     def reads_on(self, collections: set[str]) -> list[tuple[str, str]]:
         return [(method, name) for method, name in self.calls if method in READ_METHODS and name in collections]
@@ -88,12 +94,14 @@ class CallLog:
 class TimedCursor:
     """Adds the time spent in ``to_list`` to the collection's total."""
 
-    def __init__(self, cursor: Any, name: str, log: CallLog) -> None:
+    def __init__(self, cursor: Any, name: str, log: CallLog, estimate: Any) -> None:
         self._cursor = cursor
         self._name = name
         self._log = log
+        self._estimate = estimate
 
     async def to_list(self, length: int | None = None) -> list[dict[str, Any]]:
+        await self._estimate
         started = time.perf_counter()
         try:
             return await self._cursor.to_list(length)
@@ -104,19 +112,39 @@ class TimedCursor:
         return getattr(self._cursor, attribute)
 
 
-class CountingCollection:
-    """Passes every call to the wrapped async collection and logs the call."""
+def leading_filter(pipeline: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Return the filter of a pipeline's first ``$match``, or None when it starts otherwise."""
+    if pipeline and "$match" in pipeline[0]:
+        return pipeline[0]["$match"]
+    return None
 
-    def __init__(self, collection: Any, name: str, log: CallLog) -> None:
+
+class CountingCollection:
+    """Passes every call to the wrapped async collection and logs the call.
+
+    With ``estimate_reads``, each read call also counts the documents a MongoDB server
+    with fitting indexes would read at least: those matching the leading ``$match`` or
+    the ``find`` filter, or the whole collection for a pipeline that starts otherwise
+    (``$facet`` never uses an index). The counting calls are neither timed nor logged,
+    and they run before the read, so they see the same documents.
+    """
+
+    def __init__(self, collection: Any, name: str, log: CallLog, estimate_reads: bool = False) -> None:
         self._collection = collection
         self._name = name
         self._log = log
+        self._estimate_reads = estimate_reads
+
+    async def _estimate(self, query: dict[str, Any] | None) -> None:
+        if self._estimate_reads:
+            self._log.documents_read[self._name] += await self._collection.count_documents(query or {})
 
     def find(self, *args: Any, **kwargs: Any) -> TimedCursor:
         # find returns a cursor without awaiting, and the round trip happens when it is read.
         # Every caller in the service reads it, so the call is counted here.
         self._log.calls.append(("find", self._name))
-        return TimedCursor(self._collection.find(*args, **kwargs), self._name, self._log)
+        estimate = self._estimate(args[0] if args else kwargs.get("filter"))
+        return TimedCursor(self._collection.find(*args, **kwargs), self._name, self._log, estimate)
 
     def __getattr__(self, method: str) -> Any:
         target = getattr(self._collection, method)
@@ -125,6 +153,10 @@ class CountingCollection:
 
         async def call(*args: Any, **kwargs: Any) -> Any:
             self._log.calls.append((method, self._name))
+            if method == "aggregate":
+                await self._estimate(leading_filter(args[0] if args else kwargs["pipeline"]))
+            elif method in ("count_documents", "find_one"):
+                await self._estimate(args[0] if args else kwargs.get("filter"))
             started = time.perf_counter()
             try:
                 return await target(*args, **kwargs)
@@ -137,12 +169,13 @@ class CountingCollection:
 class CountingDatabase:
     """Wraps an async database (embedded or PyMongo) so every collection call is logged."""
 
-    def __init__(self, database: Any, log: CallLog | None = None) -> None:
+    def __init__(self, database: Any, log: CallLog | None = None, estimate_reads: bool = False) -> None:
         self._database = database
         self.log = log or CallLog()
+        self._estimate_reads = estimate_reads
 
     def __getitem__(self, name: str) -> CountingCollection:
-        return CountingCollection(self._database[name], name, self.log)
+        return CountingCollection(self._database[name], name, self.log, self._estimate_reads)
 
     def get_collection(self, name: str) -> CountingCollection:
         return self[name]

@@ -363,8 +363,9 @@ class ReferenceData:
     # Chart cards
 
     def daily_counts(self, collection: str, predicate: Predicate = any_document, field: str = "createdAt") -> CardExpectation:
-        """Count matching documents per local calendar day, the last day being today."""
-        moments = [moment for _, moment in self._matching(collection, predicate, field) if moment is not None]
+        """Count matching documents per local calendar day, the last day being today up to now."""
+        moments = [moment for _, moment in self._matching(collection, predicate, field)
+                   if moment is not None and moment < self.now]
         frames: CardExpectation = {}
         for frame in CHART_FRAMES:
             days = daily_bucket_days(frame, self.now, self.tz)

@@ -2,7 +2,8 @@
 
 The demo dataset is inserted and synced once per engine and time zone, the slow step of
 this file. Every database-backed card is then compared frame by frame with the reference.
-America/New_York puts DST changes inside the year's windows and daily series. The smaller
+America/New_York puts DST changes inside the year's windows and daily series, and
+Asia/Kathmandu (UTC+05:45) starts its hours and days at a quarter to the UTC hour. The smaller
 tests below insert a handful of documents of their own.
 """
 
@@ -30,7 +31,7 @@ from analytics_service.timeframes import TimeFrame, frame_windows
 from tests import reference
 from tests.conftest import ENGINES, SEED_NOW, TEST_MONGODB_URI, insert_dataset
 
-TIME_ZONES = ("UTC", "America/New_York")
+TIME_ZONES = ("UTC", "America/New_York", "Asia/Kathmandu")
 SYNC_CASES = [(engine, zone) for engine in ENGINES for zone in TIME_ZONES]
 
 DATABASE_CARDS = [card for card in ALL_CARDS if isinstance(card.source, DatabaseSource)]
@@ -438,8 +439,8 @@ def bson_date(moment: datetime) -> datetime:
 
 
 NOW_TEXT = SEED_NOW.strftime("%Y-%m-%dT%H:%M:%SZ")
-# The current day and week windows start here in UTC and in America/New_York alike,
-# because no DST change falls between them and SEED_NOW.
+# The current day and week windows start here in every tested time zone, because no DST
+# change falls between them and SEED_NOW.
 DAY_START_TEXT = ago(days=1).strftime("%Y-%m-%dT%H:%M:%SZ")
 WEEK_START_TEXT = ago(days=7).strftime("%Y-%m-%dT%H:%M:%SZ")
 

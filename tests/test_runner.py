@@ -9,6 +9,8 @@ import pytest
 from pymongo.errors import OperationFailure
 
 from analytics_service.catalogue import ALL_CARDS, CardKind, cards_of_kind
+from analytics_service.catalogue.sources import HeadlineEngagement, MostLikedHeadlines, WindowMeanDuration
+from analytics_service.rollups.specs import spec_for
 from analytics_service.storage.indexes import SYNC_RUNS, ensure_indexes
 from analytics_service.sync.runner import RunStatus, Trigger, run_sync
 from tests.faults import FaultyDatabase
@@ -165,24 +167,36 @@ async def test_every_aggregation_fails_run_failed(database):
     assert "usersNewRegistrations" not in refreshed
 
 
+def _expected_aggregations() -> int:
+    """One facet per collection with direct branches, one refresh per rollup source group, one rollup sum.
+
+    Upload durations and per-headline engagement run aggregations of their own, counted
+    by the tests; the rollup refresh of their collection answers whether it is empty.
+    """
+    database_cards = [card for card in ALL_CARDS if not card.needs_provider
+                      and getattr(card.source, "collection", None) is not None]
+    own_aggregation = (WindowMeanDuration, HeadlineEngagement, MostLikedHeadlines)
+    faceted = {card.source.collection for card in database_cards
+               if spec_for(card.source) is None and not isinstance(card.source, own_aggregation)}
+    rollup_groups = {(spec.collection, spec.time_field) for spec in map(spec_for, (card.source for card in database_cards))
+                     if spec is not None}
+    return len(faceted) + len(rollup_groups) + 1
+
+
 async def test_one_aggregation_per_source_collection(database):
     await _seed(database)
     await database["engagements"].insert_one({"createdAt": "2026-06-10T10:00:00Z", "entityType": "headline",
                                               "entityId": "6643b1b7a4a4e6e1a8e7b1a0", "reaction": None})
     await database["media_assets"].insert_one({"createdAt": "2026-06-10T10:00:00Z", "status": "completed"})
     result = await _sync(database)
-    source_collections = {getattr(card.source, "collection", None) for card in ALL_CARDS
-                          if not card.needs_provider} - {None}
     # Per-headline engagement and upload durations each need one aggregation of their own.
-    assert result.stats["aggregations"] == len(source_collections) + 2
+    assert result.stats["aggregations"] == _expected_aggregations() + 2
 
 
 async def test_empty_collections_skip_follow_up_queries(database):
     await _seed(database)
     result = await _sync(database)
-    source_collections = {getattr(card.source, "collection", None) for card in ALL_CARDS
-                          if not card.needs_provider} - {None}
-    assert result.stats["aggregations"] == len(source_collections)
+    assert result.stats["aggregations"] == _expected_aggregations()
 
 
 async def test_repeated_runs_keep_one_document_per_card(database):

@@ -20,7 +20,16 @@ from analytics_service.api import metrics as metrics_api
 from analytics_service.api.auth import BearerIdentityPolicy, RoleAuthorizationPolicy
 from analytics_service.api.card_cache import CardCache
 from analytics_service.api.errors import error_middleware
-from analytics_service.api.keys import CARD_CACHE, INDEXES_READY, PROVIDERS, SCHEDULER, SETTINGS, STORAGE, SYNC_SERVICE
+from analytics_service.api.keys import (
+    CARD_CACHE,
+    INDEXES_READY,
+    PROVIDERS,
+    REBUILD_SCHEDULER,
+    SCHEDULER,
+    SETTINGS,
+    STORAGE,
+    SYNC_SERVICE,
+)
 from analytics_service.api.metrics import METRICS, metrics_middleware
 from analytics_service.errors import ConfigurationError
 from analytics_service.observability import ServiceMetrics
@@ -160,5 +169,9 @@ async def _scheduler_step(app: web.Application) -> AsyncIterator[None]:
     scheduler = SyncScheduler(app[SYNC_SERVICE], settings.sync_cron, settings.tz)
     scheduler.start(run_now=settings.sync_on_startup)
     app[SCHEDULER] = scheduler
+    rebuilds = SyncScheduler(app[SYNC_SERVICE], settings.rebuild_cron, settings.tz, rebuild=True)
+    rebuilds.start(run_now=False)
+    app[REBUILD_SCHEDULER] = rebuilds
     yield
+    await rebuilds.stop()
     await scheduler.stop()

@@ -7,7 +7,7 @@ import logging
 
 from aiohttp import web
 
-from analytics_service.api.keys import INDEXES_READY, SCHEDULER, STORAGE
+from analytics_service.api.keys import INDEXES_READY, REBUILD_SCHEDULER, SCHEDULER, STORAGE
 
 logger = logging.getLogger(__name__)
 
@@ -33,8 +33,8 @@ async def readyz(request: web.Request) -> web.Response:
     indexes_ready = request.app.get(INDEXES_READY)
     if indexes_ready is None or not indexes_ready.is_set():
         checks["indexes"] = "failed: the service's indexes are not created yet"
-    scheduler = request.app.get(SCHEDULER)
-    if scheduler is None or not scheduler.running:
+    schedulers = [request.app.get(SCHEDULER), request.app.get(REBUILD_SCHEDULER)]
+    if any(scheduler is None or not scheduler.running for scheduler in schedulers):
         checks["scheduler"] = "failed: the scheduler is not running"
     ready = all(value == "ok" for value in checks.values())
     if not ready:

@@ -17,6 +17,7 @@ SETTINGS = web.AppKey("settings", Settings)
 STORAGE = web.AppKey("storage", Storage)
 SYNC_SERVICE = web.AppKey("sync_service", SyncService)
 SCHEDULER = web.AppKey("scheduler", SyncScheduler)
+REBUILD_SCHEDULER = web.AppKey("rebuild_scheduler", SyncScheduler)
 PROVIDERS = web.AppKey("providers", ProviderRegistry)
 # Set once the service's indexes exist (or index creation is off); /readyz waits for it.
 INDEXES_READY = web.AppKey("indexes_ready", asyncio.Event)

@@ -22,10 +22,10 @@ MAX_BODY_BYTES = 64 * 1024
 routes = web.RouteTableDef()
 
 
-async def _requested_cards(request: web.Request):
-    """Read the optional ``{"cardIds": [...]}`` body; every id must be in the catalogue."""
+async def _requested_run(request: web.Request) -> tuple[list, bool]:
+    """Read the optional ``{"cardIds": [...], "rebuild": bool}`` body; every id must be in the catalogue."""
     if not request.can_read_body:
-        return list(ALL_CARDS)
+        return list(ALL_CARDS), False
     too_large = ApiError(413, "payload_too_large", f"request body is larger than {MAX_BODY_BYTES} bytes")
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         raise too_large
@@ -33,16 +33,20 @@ async def _requested_cards(request: web.Request):
     if len(raw) > MAX_BODY_BYTES:
         raise too_large
     if not raw.strip():
-        return list(ALL_CARDS)
+        return list(ALL_CARDS), False
     try:
         body = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise BadRequest(f"request body is not valid JSON: {error}", code="invalid_body") from None
-    if not isinstance(body, dict) or set(body) - {"cardIds"}:
-        raise BadRequest('expected a JSON object with an optional "cardIds" list', code="invalid_body")
+    if not isinstance(body, dict) or set(body) - {"cardIds", "rebuild"}:
+        raise BadRequest('expected a JSON object with an optional "cardIds" list and "rebuild" flag',
+                         code="invalid_body")
+    rebuild = body.get("rebuild", False)
+    if not isinstance(rebuild, bool):
+        raise BadRequest('"rebuild" must be true or false', code="invalid_body")
     card_ids = body.get("cardIds")
     if card_ids is None:
-        return list(ALL_CARDS)
+        return list(ALL_CARDS), rebuild
     if not isinstance(card_ids, list) or not card_ids or not all(isinstance(item, str) for item in card_ids):
         raise BadRequest('"cardIds" must be a non-empty list of card ids', code="invalid_body")
     unknown = [item for item in card_ids if item not in CARDS_BY_ID]
@@ -50,19 +54,20 @@ async def _requested_cards(request: web.Request):
         raise BadRequest(f"unknown card ids: {', '.join(repr(item[:80]) for item in unknown[:10])}",
                          code="card_not_found")
     requested = set(card_ids)
-    return [card for card in ALL_CARDS if card.id in requested]
+    return [card for card in ALL_CARDS if card.id in requested], rebuild
 
 
 @routes.post(f"{PREFIX}/sync", name="sync-start")
 async def start_sync(request: web.Request) -> web.Response:
     await require_permission(request, SYNC_PERMISSION)
-    cards = await _requested_cards(request)
+    cards, rebuild = await _requested_run(request)
     try:
-        run_id = await request.app[SYNC_SERVICE].start(Trigger.MANUAL, cards)
+        run_id = await request.app[SYNC_SERVICE].start(Trigger.MANUAL, cards, rebuild=rebuild)
     except SyncBusy as busy:
         raise Conflict(str(busy), code="sync_running") from None
     location = f"{PREFIX}/sync-runs/{run_id}"
-    return web.json_response({"runId": run_id, "status": "running", "cards": len(cards), "href": location},
+    return web.json_response({"runId": run_id, "status": "running", "cards": len(cards), "rebuild": rebuild,
+                              "href": location},
                              status=202, headers={"Location": location})
 
 

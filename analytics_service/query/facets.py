@@ -22,8 +22,11 @@ class FacetBatch:
 
     def __init__(self, collection: str) -> None:
         self.collection = collection
-        self._branches: dict[str, list[dict[str, Any]]] = {PRESENCE_BRANCH: [{"$limit": 1}, {"$project": {"_id": 1}}]}
+        self._branches: dict[str, list[dict[str, Any]]] = {}
         self._names_by_pipeline: dict[str, str] = {}
+        # Off when the run learns from elsewhere (the rollup refresh) whether the
+        # collection holds documents; the pipeline can then start with a $match.
+        self.needs_presence = True
 
     def add(self, pipeline: list[dict[str, Any]]) -> str:
         """Register a branch pipeline and return the name its result will have."""
@@ -40,10 +43,27 @@ class FacetBatch:
         return len(self._branches)
 
     def pipeline(self) -> list[dict[str, Any]]:
-        return [{"$facet": dict(self._branches)}]
+        """Return the batch's aggregation.
+
+        ``$facet`` never uses an index, so when every branch starts with a ``$match``, the
+        pipeline first selects the union of their filters, which a MongoDB server can read
+        through the indexes; each branch still applies its own filter.
+        """
+        branches = dict(self._branches)
+        if self.needs_presence:
+            return [{"$facet": {PRESENCE_BRANCH: [{"$limit": 1}, {"$project": {"_id": 1}}], **branches}}]
+        filters = []
+        for branch in branches.values():
+            first = branch[0] if branch else {}
+            if "$match" not in first or not first["$match"]:
+                return [{"$facet": branches}]
+            if first["$match"] not in filters:
+                filters.append(first["$match"])
+        leading = filters[0] if len(filters) == 1 else {"$or": filters}
+        return [{"$match": leading}, {"$facet": branches}]
 
     async def run(self, context: RunContext) -> dict[str, list[dict[str, Any]]]:
-        if not self._branches:
+        if not self._branches and not self.needs_presence:
             return {}
         documents = await context.aggregate(self.collection, self.pipeline())
         if len(documents) != 1:
@@ -57,6 +77,8 @@ class FacetResults:
     def __init__(self) -> None:
         self._results: dict[str, dict[str, list[dict[str, Any]]]] = {}
         self._errors: dict[str, Exception] = {}
+        # Set by the run once its rollups are refreshed and summed.
+        self.rollups: Any = None
 
     def store(self, collection: str, results: dict[str, list[dict[str, Any]]]) -> None:
         self._results[collection] = results
@@ -66,8 +88,11 @@ class FacetResults:
 
     def is_empty(self, collection: str) -> bool:
         """Return whether the collection held no document when the run read it."""
+        present = None if self.rollups is None else self.rollups.present.get(collection)
+        if present is not None:
+            return not present
         results = self._results.get(collection)
-        return results is not None and not results.get(PRESENCE_BRANCH)
+        return results is not None and PRESENCE_BRANCH in results and not results[PRESENCE_BRANCH]
 
     def branch(self, collection: str, name: str) -> list[dict[str, Any]]:
         """Return one branch's documents, re-raising the collection's query error if it failed."""

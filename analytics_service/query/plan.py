@@ -9,12 +9,15 @@ issuing a follow-up query only for joins (see ``handlers.engagement``).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from analytics_service.catalogue import Card
 from analytics_service.query.context import RunContext
 from analytics_service.query.facets import FacetBatch, FacetResults
 from analytics_service.sync.data import CardData
+
+if TYPE_CHECKING:
+    from analytics_service.rollups.plan import RollupPlan
 
 Reader = Callable[[FacetResults], Awaitable[CardData]]
 
@@ -22,8 +25,10 @@ Reader = Callable[[FacetResults], Awaitable[CardData]]
 class Batches:
     """The facet batches of one run, one per source collection."""
 
-    def __init__(self) -> None:
+    def __init__(self, rollups: RollupPlan | None = None) -> None:
         self._batches: dict[str, FacetBatch] = {}
+        # The rollup specs of the run; planners of sums over time register there.
+        self.rollups = rollups
 
     def for_collection(self, collection: str) -> FacetBatch:
         batch = self._batches.get(collection)

@@ -7,9 +7,9 @@ queries that start with ``$match`` (engagement per headline, upload durations, i
 joins). ``create_indexes`` is a no-op for an index that already exists with the same keys
 and options.
 
-NOTE: a pipeline that starts with ``$facet`` scans the whole collection in MongoDB, so
-the per-collection facet aggregations do not use these indexes; reads grow with history
-until incremental refresh exists.
+The rollup refresh of a source collection starts with a ``$match`` on the time field, so
+it reads the update window through these indexes. Pipelines that start with ``$facet``
+(snapshots, engagement per headline, full rebuilds) scan the whole collection.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from analytics_service.catalogue import CardKind
+from analytics_service.rollups.store import ROLLUPS
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,10 @@ def service_indexes() -> dict[str, list[IndexModel]]:
     by_collection[SYNC_RUNS] = [
         IndexModel([("runId", ASCENDING)], name="analytics_run_id", unique=True),
         IndexModel([("startedAt", DESCENDING)], name="analytics_started_at"),
+    ]
+    by_collection[ROLLUPS] = [
+        IndexModel([("spec", ASCENDING), ("start", ASCENDING)], name="analytics_spec_start"),
+        IndexModel([("group", ASCENDING)], name="analytics_group"),
     ]
     for collection, model in SOURCE_INDEXES:
         by_collection.setdefault(collection, []).append(model)

@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any
 
@@ -27,6 +27,8 @@ from analytics_service.query.context import RunContext
 from analytics_service.query.facets import FacetResults
 from analytics_service.query.plan import Batches, Reader, plan_card
 from analytics_service.query.provider_access import ProviderAccess, ProviderSelection
+from analytics_service.rollups.plan import RollupPlan
+from analytics_service.rollups.specs import spec_for
 from analytics_service.storage import runs
 from analytics_service.storage.cards import write_cards
 from analytics_service.sync.data import CardData, FrameUnavailable
@@ -36,6 +38,10 @@ from analytics_service.timeframes import format_timestamp
 logger = logging.getLogger(__name__)
 
 CANCEL_RECORD_TIMEOUT_S = 2.0
+
+# Rollup pieces younger than this are recounted on every run, which picks up late
+# inserts, updates and deletes; older changes wait for the next full rebuild.
+DEFAULT_UPDATE_WINDOW = timedelta(days=3)
 
 
 class Trigger(StrEnum):
@@ -84,6 +90,8 @@ class SyncResult:
     provider: dict[str, Any] = field(default_factory=dict)
     # The first error of each source that failed in this run ("database" or a provider name).
     source_failures: dict[str, str] = field(default_factory=dict)
+    # How each source group's rollups were refreshed: mode, first piece, pieces, error.
+    rollups: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def failed_cards(self) -> list[CardOutcome]:
@@ -115,8 +123,13 @@ async def run_sync(
     provider: ProviderSelection | None = None,
     run_id: str | None = None,
     fencing_token: int | None = None,
+    rebuild: bool = False,
+    update_window: timedelta = DEFAULT_UPDATE_WINDOW,
 ) -> SyncResult:
     """Refresh ``cards`` as of ``now``; ``clock`` only timestamps the run record.
+
+    Sums over time come from rollups: ``rebuild`` recounts them from the whole source
+    collections, otherwise only the pieces of the last ``update_window`` are recounted.
 
     Without a ``provider`` selection, provider-backed cards are stored as unavailable.
     With a ``fencing_token`` (from the sync lease), a card already written by a run with
@@ -128,6 +141,7 @@ async def run_sync(
     await runs.insert_run(database, {
         "runId": run_id,
         "trigger": str(trigger),
+        "rebuild": rebuild,
         "startedAt": format_timestamp(started_at),
         "finishedAt": None,
         "status": str(RunStatus.RUNNING),
@@ -142,7 +156,8 @@ async def run_sync(
         context.provider = ProviderAccess.for_run(provider, context.now, tz)
     outcomes: dict[str, CardOutcome] = {}
     try:
-        batches = Batches()
+        windows = [window for frame in context.windows.values() for window in (frame.current, frame.previous)]
+        batches = Batches(RollupPlan(context.now, tz, context.day_edges, windows, update_window, rebuild))
         readers = _plan(selected, context, batches, run_id, outcomes)
         results = await _extract(context, batches, run_id)
         await runs.update_run(database, run_id, {"progress.phase": "transforming"})
@@ -163,6 +178,9 @@ async def run_sync(
         raise
 
     ordered = [outcomes[card.id] for card in selected]
+    rollup_report = {} if results.rollups is None else {
+        name: outcome.as_dict() for name, outcome in results.rollups.outcomes.items()
+    }
     status = _run_status(ordered)
     stats = context.stats.as_dict()
     provider_report = context.provider.report() if context.provider is not None else {"selected": None}
@@ -176,6 +194,7 @@ async def run_sync(
         "cards": [outcome.as_dict() for outcome in ordered],
         "progress": {"phase": "finished", "cardsTotal": len(ordered), "cardsDone": len(ordered)},
         "queries": stats,
+        "rollups": rollup_report,
         "provider": provider_report,
     })
     failed = [outcome.card_id for outcome in ordered if outcome.status == "failed"]
@@ -184,7 +203,7 @@ async def run_sync(
     source_failures = dict(context.source_failures)
     if provider_report.get("failures"):
         source_failures[provider_report["selected"]] = provider_report["failures"][0]["error"]
-    return SyncResult(run_id, status, ordered, stats, provider_report, source_failures)
+    return SyncResult(run_id, status, ordered, stats, provider_report, source_failures, rollup_report)
 
 
 def _plan(
@@ -193,7 +212,7 @@ def _plan(
     readers = {}
     for card in cards:
         collection = getattr(card.source, "collection", None)
-        if collection is not None and not card.needs_provider:
+        if collection is not None and not card.needs_provider and spec_for(card.source) is None:
             # Registers the collection's presence check even for cards that query it
             # outside the facet batch (joins, durations).
             batches.for_collection(collection)
@@ -207,7 +226,16 @@ def _plan(
 
 async def _extract(context: RunContext, batches: Batches, run_id: str) -> FacetResults:
     results = FacetResults()
+    rolled_up: set[str] = set()
+    if batches.rollups is not None:
+        results.rollups = await batches.rollups.run(context, run_id)
+        rolled_up = {group.collection for group in batches.rollups.groups.values()}
     for batch in batches:
+        if batch.collection in rolled_up:
+            # The rollup refresh already found whether the collection holds documents.
+            batch.needs_presence = False
+            if not batch.branch_count:
+                continue
         try:
             results.store(batch.collection, await batch.run(context))
         except Exception as error:  # the cards of this collection fail; the others go on

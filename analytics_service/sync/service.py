@@ -28,7 +28,7 @@ from analytics_service.settings import Settings
 from analytics_service.sourcehealth import SourceHealth
 from analytics_service.storage import runs
 from analytics_service.storage.lease import Lease, LeaseStore
-from analytics_service.sync.runner import SyncResult, Trigger, new_run_id, run_sync
+from analytics_service.sync.runner import RunStatus, SyncResult, Trigger, new_run_id, run_sync
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +68,8 @@ class SyncService:
         self._leases = LeaseStore(database, owner or default_owner(), ttl)
         self._heartbeat_s = settings.lease_ttl_seconds / 3
         self._tasks: set[asyncio.Task] = set()
+        # A full rebuild asked for while another run held the lease; the next run does it.
+        self.rebuild_pending = False
         # Called after every finished run, such as the API's card cache refresh.
         self.listeners: list[Callable[[SyncResult], Awaitable[None]]] = []
 
@@ -95,41 +97,55 @@ class SyncService:
             raise
         return lease
 
-    async def run(self, trigger: Trigger, cards: Iterable[Card] = ALL_CARDS, run_id: str | None = None) -> SyncResult:
-        """Run one sync now and return its result; raises SyncBusy when one is running."""
-        lease = await self._acquire()
-        return await self._run_holding(lease, trigger, list(cards), run_id or new_run_id())
+    async def run(self, trigger: Trigger, cards: Iterable[Card] = ALL_CARDS, run_id: str | None = None,
+                  rebuild: bool = False) -> SyncResult:
+        """Run one sync now and return its result; raises SyncBusy when one is running.
 
-    async def start(self, trigger: Trigger, cards: Iterable[Card] = ALL_CARDS) -> str:
+        ``rebuild`` recounts every rollup from the source collections instead of the
+        update window only.
+        """
+        lease = await self._acquire()
+        return await self._run_holding(lease, trigger, list(cards), run_id or new_run_id(), rebuild)
+
+    async def start(self, trigger: Trigger, cards: Iterable[Card] = ALL_CARDS, rebuild: bool = False) -> str:
         """Start a sync in the background and return its run id; raises SyncBusy."""
         lease = await self._acquire()
         run_id = new_run_id()
-        task = asyncio.create_task(self._run_logged(lease, trigger, list(cards), run_id), name=f"sync-{run_id}")
+        task = asyncio.create_task(self._run_logged(lease, trigger, list(cards), run_id, rebuild),
+                                   name=f"sync-{run_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return run_id
 
-    async def run_unless_busy(self, trigger: Trigger) -> SyncResult | None:
-        """Run one sync, or log and return None when one is already running or the database is down."""
+    async def run_unless_busy(self, trigger: Trigger, rebuild: bool = False) -> SyncResult | None:
+        """Run one sync, or log and return None when one is already running or the database is down.
+
+        A rebuild that finds another run going is remembered and done by the next run.
+        """
         try:
-            return await self.run(trigger)
+            return await self.run(trigger, rebuild=rebuild)
         except SyncBusy as busy:
-            logger.warning("sync (%s) skipped: %s", trigger, busy)
+            if rebuild:
+                self.rebuild_pending = True
+            logger.warning("sync (%s%s) skipped: %s", trigger, ", full rebuild" if rebuild else "", busy)
             return None
         except PyMongoError as error:
             # The lease or the run record could not be written: the database is down.
             self.health.failed("database", f"{type(error).__name__}: {error}")
             return None
 
-    async def _run_logged(self, lease: Lease, trigger: Trigger, cards: list[Card], run_id: str) -> None:
+    async def _run_logged(self, lease: Lease, trigger: Trigger, cards: list[Card], run_id: str,
+                          rebuild: bool) -> None:
         try:
-            await self._run_holding(lease, trigger, cards, run_id)
+            await self._run_holding(lease, trigger, cards, run_id, rebuild)
         except asyncio.CancelledError:
             raise
         except Exception:  # a background run has no caller to raise to
             logger.exception("run %s (%s) failed", run_id, trigger)
 
-    async def _run_holding(self, lease: Lease, trigger: Trigger, cards: list[Card], run_id: str) -> SyncResult:
+    async def _run_holding(self, lease: Lease, trigger: Trigger, cards: list[Card], run_id: str,
+                           rebuild: bool) -> SyncResult:
+        rebuild = rebuild or self.rebuild_pending
         run_task = asyncio.current_task()
         lost = asyncio.Event()
         heartbeat = asyncio.create_task(self._heartbeat(lease, run_task, lost), name=f"heartbeat-{run_id}")
@@ -139,7 +155,8 @@ class SyncService:
                 provider = await self._providers.select(self._database) if self._providers is not None else None
                 result = await run_sync(
                     self._database, now=self._clock(), tz=self._settings.tz, trigger=trigger, clock=self._clock,
-                    cards=cards, provider=provider, run_id=run_id, fencing_token=lease.token,
+                    cards=cards, provider=provider, run_id=run_id, fencing_token=lease.token, rebuild=rebuild,
+                    update_window=timedelta(hours=self._settings.rollup_update_hours),
                 )
             except asyncio.CancelledError:
                 if self._metrics is not None:
@@ -160,6 +177,10 @@ class SyncService:
             # Listeners (the API's card cache) run before the lease is released, so a
             # caller that sees the service idle also sees their effects.
             duration_s = asyncio.get_running_loop().time() - started
+            if rebuild:
+                # Stays pending until every source group was rebuilt.
+                rebuilt = all(group["error"] is None for group in result.rollups.values())
+                self.rebuild_pending = result.status is RunStatus.FAILED or not rebuilt
             self._record_health(result)
             if self._metrics is not None:
                 self._metrics.observe_run(result, duration_s, time.time())

@@ -1,22 +1,18 @@
-"""Planners of KPI counts: windowed, cumulative, snapshot, sums and mean durations."""
+"""Planners of KPI counts read straight from their collection: snapshots and mean durations.
+
+Windowed and cumulative counts and field sums read rollups (see ``handlers.rolled``).
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
 from analytics_service.catalogue import Card
-from analytics_service.catalogue.sources import (
-    SnapshotArrayLength,
-    SnapshotCount,
-    WindowCount,
-    WindowFieldSum,
-    WindowMeanDuration,
-)
-from analytics_service.query.bounds import combine, count_if, in_window, sum_if, time_range_filter
+from analytics_service.catalogue.sources import SnapshotArrayLength, SnapshotCount, WindowMeanDuration
+from analytics_service.query.bounds import combine, count_if, time_range_filter
 from analytics_service.query.context import RunContext
 from analytics_service.query.facets import FacetResults
-from analytics_service.query.handlers.common import SKIPPED_ID_SAMPLE, check_timestamps, number, single_row
+from analytics_service.query.handlers.rolled import rollup_results, with_invalid_timestamps
 from analytics_service.query.plan import Batches, Reader, planner
+from analytics_service.query.values import SKIPPED_ID_SAMPLE, number, single_row
 from analytics_service.sync.data import CardData, FrameUnavailable, KpiFrame
 from analytics_service.timeframes import Window, parse_timestamp
 
@@ -33,31 +29,6 @@ def _frame_windows(card: Card, context: RunContext, cumulative: bool) -> dict[st
         named[f"{frame}_current"] = current
         named[f"{frame}_previous"] = previous
     return named
-
-
-@planner(WindowCount)
-def plan_window_count(card: Card, source: WindowCount, context: RunContext, batches: Batches) -> Reader:
-    batch = batches.for_collection(source.collection)
-    windows = _frame_windows(card, context, source.cumulative)
-    start = None if source.cumulative else context.earliest_start(card.frames, include_previous=True)
-    group: dict[str, Any] = {"_id": None}
-    for name, window in windows.items():
-        group[name] = count_if(in_window(source.time_field, window))
-    branch = batch.add([
-        {"$match": combine(dict(source.match), time_range_filter(source.time_field, start, context.now))},
-        {"$group": group},
-    ])
-    timestamps = check_timestamps(batch, source.time_field)
-
-    async def read(results: FacetResults) -> CardData:
-        row = single_row(results.branch(source.collection, branch))
-        frames = {
-            frame: KpiFrame(number(row, f"{frame}_current"), number(row, f"{frame}_previous"))
-            for frame in card.frames
-        }
-        return timestamps.apply(results, CardData(frames))
-
-    return read
 
 
 @planner(SnapshotCount)
@@ -101,43 +72,6 @@ def plan_array_length(card: Card, source: SnapshotArrayLength, context: RunConte
     return read
 
 
-@planner(WindowFieldSum)
-def plan_field_sum(card: Card, source: WindowFieldSum, context: RunContext, batches: Batches) -> Reader:
-    batch = batches.for_collection(source.collection)
-    windows = _frame_windows(card, context, cumulative=False)
-    group: dict[str, Any] = {"_id": None}
-    for name, window in windows.items():
-        condition = in_window(source.time_field, window)
-        group[f"{name}_sum"] = sum_if(condition, "$" + source.value_field)
-        group[f"{name}_documents"] = count_if(condition)
-    start = context.earliest_start(card.frames, include_previous=True)
-    branch = batch.add([
-        {"$match": combine(
-            {source.value_field: {"$type": "number"}},
-            time_range_filter(source.time_field, start, context.now),
-        )},
-        {"$group": group},
-    ])
-    timestamps = check_timestamps(batch, source.time_field)
-    missing = (
-        f"no {source.collection} document in the window records {source.value_field}; "
-        "this deployment does not write that field"
-    )
-
-    async def read(results: FacetResults) -> CardData:
-        row = single_row(results.branch(source.collection, branch))
-        frames = {}
-        for frame in card.frames:
-            if not number(row, f"{frame}_current_documents"):
-                frames[frame] = FrameUnavailable(missing)
-                continue
-            previous = number(row, f"{frame}_previous_sum") if number(row, f"{frame}_previous_documents") else None
-            frames[frame] = KpiFrame(number(row, f"{frame}_current_sum"), previous)
-        return timestamps.apply(results, CardData(frames))
-
-    return read
-
-
 @planner(WindowMeanDuration)
 def plan_mean_duration(card: Card, source: WindowMeanDuration, context: RunContext, batches: Batches) -> Reader:
     # NOTE: durations are computed in Python from the projected timestamps, because
@@ -149,7 +83,8 @@ def plan_mean_duration(card: Card, source: WindowMeanDuration, context: RunConte
         {"$project": {"_id": 1, "start": "$" + source.start_field, "end": "$" + source.end_field}},
     ]
     windows = _frame_windows(card, context, cumulative=False)
-    timestamps = check_timestamps(batches.for_collection(source.collection), source.start_field)
+    # Documents without a valid start time are found by the rollup group's full rebuilds.
+    batches.rollups.watch(source.collection, source.start_field)
 
     async def read(results: FacetResults) -> CardData:
         rows = await context.memo(
@@ -179,7 +114,8 @@ def plan_mean_duration(card: Card, source: WindowMeanDuration, context: RunConte
                 frames[frame] = FrameUnavailable(f"no {source.collection} document matching {dict(source.match)} in the window")
             else:
                 frames[frame] = KpiFrame(round(current, 3), _rounded(mean(f"{frame}_previous")))
-        data = timestamps.apply(results, CardData(frames))
+        data = with_invalid_timestamps(rollup_results(results), source.collection, source.start_field,
+                                       CardData(frames))
         if skipped_ids:
             data.skipped_documents += len(skipped_ids)
             data.skipped_ids = (data.skipped_ids + skipped_ids)[:SKIPPED_ID_SAMPLE]

@@ -8,9 +8,9 @@ from analytics_service.catalogue.ranked import RANKED_LIST_SIZE
 from analytics_service.catalogue.sources import MostFollowed
 from analytics_service.query.context import RunContext
 from analytics_service.query.facets import FacetResults
-from analytics_service.query.handlers.common import number
 from analytics_service.query.joins import find_by_ids
 from analytics_service.query.plan import Batches, Reader, planner
+from analytics_service.query.values import number
 from analytics_service.sync.data import CardData, RankedRow
 
 PREFERENCES = "user_content_preferences"

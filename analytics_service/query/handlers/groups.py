@@ -1,4 +1,7 @@
-"""Planner of bar charts that count documents per value of a field."""
+"""Bar charts that count documents per value of a field: snapshots, and turning rows into bars.
+
+Windowed per-category counts read rollups (see ``handlers.rolled``).
+"""
 
 from __future__ import annotations
 
@@ -8,11 +11,11 @@ from typing import Any
 from analytics_service.catalogue import Card
 from analytics_service.catalogue.labels import sanitize_language_map, value_label
 from analytics_service.catalogue.sources import GroupCount
-from analytics_service.query.bounds import combine, count_if, in_window, time_range_filter
 from analytics_service.query.context import RunContext
 from analytics_service.query.facets import FacetResults
-from analytics_service.query.handlers.common import category_key, check_timestamps, number
-from analytics_service.query.plan import Batches, Reader, planner
+from analytics_service.query.plan import Batches, Reader
+from analytics_service.query.values import category_key, number
+from analytics_service.rollups.specs import group_key
 from analytics_service.sync.data import CardData, DataPoint
 
 # Open-ended categories (one bar per source, topic or person) keep only the largest bars,
@@ -22,44 +25,21 @@ MAX_OPEN_BARS = 10
 UNKNOWN = "unknown"
 
 
-def _group_key(source: GroupCount) -> Any:
-    field = "$" + source.group_field
-    if source.fallback_field is None:
-        return field
-    return {"$ifNull": [field, "$" + source.fallback_field]}
-
-
 def _group_stage(source: GroupCount, counters: Mapping[str, Any]) -> dict[str, Any]:
-    group: dict[str, Any] = {"_id": _group_key(source), **counters}
+    group: dict[str, Any] = {"_id": group_key(source), **counters}
     if source.label_field is not None:
         group["label"] = {"$first": "$" + source.label_field}
     return {"$group": group}
 
 
-@planner(GroupCount)
-def plan_group_count(card: Card, source: GroupCount, context: RunContext, batches: Batches) -> Reader:
+def plan_snapshot_group_count(card: Card, source: GroupCount, context: RunContext, batches: Batches) -> Reader:
+    """Bars per category of the documents as they are now, read straight from the collection."""
     batch = batches.for_collection(source.collection)
-    timestamps = None
-    if source.snapshot:
-        branch = batch.add([{"$match": dict(source.match)}, _group_stage(source, {"n": {"$sum": 1}})])
-    else:
-        counters = {str(frame): count_if(in_window(source.time_field, context.windows[frame].current))
-                    for frame in card.frames}
-        start = context.earliest_start(card.frames, include_previous=False)
-        branch = batch.add([
-            {"$match": combine(dict(source.match), time_range_filter(source.time_field, start, context.now))},
-            _group_stage(source, counters),
-        ])
-        timestamps = check_timestamps(batch, source.time_field)
+    branch = batch.add([{"$match": dict(source.match)}, _group_stage(source, {"n": {"$sum": 1}})])
 
     async def read(results: FacetResults) -> CardData:
         rows = results.branch(source.collection, branch)
-        frames = {}
-        for frame in card.frames:
-            counter = "n" if source.snapshot else str(frame)
-            frames[frame] = category_points(source, rows, counter)
-        data = CardData(frames)
-        return timestamps.apply(results, data) if timestamps else data
+        return CardData({frame: category_points(source, rows, "n") for frame in card.frames})
 
     return read
 

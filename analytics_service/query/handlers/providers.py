@@ -31,13 +31,13 @@ from analytics_service.query.bounds import combine as combine_filters
 from analytics_service.query.bounds import count_if, in_window, time_range_filter
 from analytics_service.query.context import RunContext
 from analytics_service.query.facets import FacetResults
-from analytics_service.query.handlers.common import number, single_row
 from analytics_service.query.handlers.engagement import headline_attributes
 from analytics_service.query.handlers.groups import MAX_OPEN_BARS
 from analytics_service.query.handlers.static import unavailable_reader
 from analytics_service.query.joins import find_by_ids
 from analytics_service.query.plan import Batches, Reader, planner
 from analytics_service.query.provider_access import TOP_CONTENT_LIMIT, VIEW_EVENT, ProviderAccess
+from analytics_service.query.values import number, single_row
 from analytics_service.sync.data import CardData, DataPoint, FrameUnavailable, KpiFrame, RankedRow
 from analytics_service.timeframes import day_range_window, format_local_midnight
 

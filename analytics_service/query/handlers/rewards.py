@@ -11,8 +11,8 @@ from analytics_service.catalogue.sources import ActiveRewardsByType, ActiveRewar
 from analytics_service.query.bounds import time_range_filter
 from analytics_service.query.context import RunContext
 from analytics_service.query.facets import FacetResults
-from analytics_service.query.handlers.common import number
 from analytics_service.query.plan import Batches, Reader, planner
+from analytics_service.query.values import number
 from analytics_service.sync.data import CardData, DataPoint, KpiFrame
 
 # Upper end of "expires after now": later than any real expiry.

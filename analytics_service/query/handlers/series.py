@@ -1,19 +1,13 @@
-"""Planner of daily series: one point per calendar day, zeros included."""
+"""Daily ``$bucket`` branches over ISO strings and BSON dates, and reading their rows back."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Any
 
-from analytics_service.catalogue import Card
-from analytics_service.catalogue.sources import DailyCount
 from analytics_service.query.bounds import combine
-from analytics_service.query.context import RunContext
-from analytics_service.query.facets import FacetResults
-from analytics_service.query.handlers.common import check_timestamps, number
-from analytics_service.query.plan import Batches, Reader, planner
-from analytics_service.sync.data import CardData, DataPoint
-from analytics_service.timeframes import ISO_TIMESTAMP_PATTERN, format_bound, format_local_midnight
+from analytics_service.query.values import number
+from analytics_service.timeframes import ISO_TIMESTAMP_PATTERN, format_bound
 
 # $bucket needs a default for values outside the boundaries. "~" sorts after every
 # ISO timestamp string and is of another type than dates, as MongoDB requires.
@@ -62,28 +56,6 @@ def daily_counts(rows: list[dict[str, Any]], boundaries: list[Any]) -> list[int]
 def boundary_keys(edges: list[datetime]) -> tuple[list[str], list[datetime]]:
     """Return the bucket keys of the string branch and of the date branch."""
     return [format_bound(edge) for edge in edges], list(edges)
-
-
-@planner(DailyCount)
-def plan_daily_count(card: Card, source: DailyCount, context: RunContext, batches: Batches) -> Reader:
-    batch = batches.for_collection(source.collection)
-    string_branch, date_branch = bucket_branches(source.time_field, dict(source.match), context.day_edges)
-    string_name, date_name = batch.add(string_branch), batch.add(date_branch)
-    timestamps = check_timestamps(batch, source.time_field)
-
-    async def read(results: FacetResults) -> CardData:
-        string_keys, date_keys = boundary_keys(context.day_edges)
-        by_string = daily_counts(results.branch(source.collection, string_name), string_keys)
-        by_date = daily_counts(as_utc(results.branch(source.collection, date_name)), date_keys)
-        totals = [first + second for first, second in zip(by_string, by_date, strict=True)]
-        points = [
-            DataPoint(value=count, timestamp=format_local_midnight(day, context.tz))
-            for day, count in zip(context.days, totals, strict=True)
-        ]
-        frames = {frame: points[-frame.days:] for frame in card.frames}
-        return timestamps.apply(results, CardData(frames))
-
-    return read
 
 
 def as_utc(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

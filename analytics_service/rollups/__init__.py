@@ -1,0 +1,1 @@
+"""Hourly rollups of the source collections and their incremental refresh."""

@@ -1,0 +1,272 @@
+"""The rollup side of a run: register specs while planning, refresh and sum them, serve the readers.
+
+A run first reads the build state of every source group. A group that was never built,
+whose specs changed, whose last write failed halfway, or that the run was asked to
+rebuild, is rebuilt from its whole collection; the others recount only the pieces from
+the start of the update window (or from the last build, if that is earlier) up to
+``now``. Then one aggregation on ``analytics_rollups`` sums every spec over the ranges
+its cards need, and each card adds its edges.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from analytics_service.query.values import number
+from analytics_service.rollups import store
+from analytics_service.rollups.extract import Extraction, SourceGroup, read_extraction, refresh_pipeline
+from analytics_service.rollups.pieces import piece_floor, zone_minute_offsets
+from analytics_service.rollups.specs import RollupSpec
+from analytics_service.rollups.windows import PieceRange, WindowTerms, edge_boundaries
+from analytics_service.timeframes import TimeFrame, Window
+
+logger = logging.getLogger(__name__)
+
+# How far back any window reaches: the longest frame and its previous window, plus a day
+# for DST. The zone's offsets are sampled over this span, and a full rebuild compacts
+# the pieces older than it, which only cumulative counts read.
+_REACH = timedelta(days=2 * max(frame.days for frame in TimeFrame) + 2)
+
+
+@dataclass
+class GroupOutcome:
+    """How a run refreshed one source group."""
+
+    mode: str  # "full" or "incremental"
+    start: datetime | None
+    pieces: int = 0
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"mode": self.mode, "from": self.start.isoformat() if self.start else None,
+                "pieces": self.pieces, "error": self.error}
+
+
+@dataclass
+class Totals:
+    """A window's count, sum and label for one key."""
+
+    key: Any
+    n: float = 0
+    s: float = 0
+    label: Any = None
+
+
+@dataclass
+class RollupResults:
+    ranges: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # spec -> repr(key) -> row
+    daily: dict[str, list[int]] = field(default_factory=dict)
+    edges: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    states: dict[str, dict[str, Any]] = field(default_factory=dict)  # by group state id
+    errors: dict[str, Exception] = field(default_factory=dict)  # by spec id and by group state id
+    present: dict[str, bool] = field(default_factory=dict)  # by collection
+    outcomes: dict[str, GroupOutcome] = field(default_factory=dict)  # by group state id
+
+    def _check(self, spec_id: str) -> None:
+        if spec_id in self.errors:
+            raise self.errors[spec_id]
+
+    def window(self, spec_id: str, range_name: str, terms: WindowTerms, edges: list[datetime]) -> dict[str, Totals]:
+        """Return the totals per key of one window: pieces, minus one edge, plus another."""
+        self._check(spec_id)
+        totals: dict[str, Totals] = {}
+
+        def add(row: dict[str, Any], n_field: str, s_field: str, sign: int) -> None:
+            slot = totals.setdefault(repr(row["_id"]), Totals(row["_id"]))
+            slot.n += sign * number(row, n_field)
+            slot.s += sign * number(row, s_field)
+            if slot.label is None:
+                slot.label = row.get("label")
+
+        for row in self.ranges[spec_id].values():
+            add(row, f"{range_name}_n", f"{range_name}_s", 1)
+        for edge, sign in ((terms.minus, -1), (terms.plus, 1)):
+            if edge is not None:
+                position = edges.index(edge)
+                for row in self.edges[spec_id].values():
+                    add(row, f"e{position}", f"v{position}", sign)
+        return totals
+
+    def days(self, spec_id: str) -> list[int]:
+        self._check(spec_id)
+        return self.daily[spec_id]
+
+    def invalid_timestamps(self, state_id: str) -> tuple[int, list[str]]:
+        """Return how many documents the group's last full rebuild found without a valid timestamp, and some ids."""
+        self._check(state_id)
+        state = self.states[state_id]
+        return int(state.get("invalidCount") or 0), list(state.get("invalidIds") or [])
+
+
+class RollupPlan:
+    """Specs, ranges and daily series that the cards of one run need."""
+
+    def __init__(self, now: datetime, tz, day_edges: list[datetime], windows: list[Window],
+                 update_window: timedelta, rebuild: bool) -> None:
+        self.now = now
+        self.day_edges = day_edges
+        self.update_window = update_window
+        self.rebuild = rebuild
+        self.minutes = zone_minute_offsets(tz, now - _REACH, now)
+        self.edges = edge_boundaries(windows, now, self.minutes)
+        self.groups: dict[str, SourceGroup] = {}
+        self._ranges: dict[PieceRange, str] = {}
+        self._spec_ranges: dict[str, set[str]] = {}
+        self._daily: set[str] = set()
+
+    def watch(self, collection: str, time_field: str) -> str:
+        """Refresh the source group of ``collection`` and ``time_field``, even without specs.
+
+        Its full rebuilds count the documents whose timestamp is missing or malformed,
+        which cards that query the collection directly report as skipped.
+        """
+        group = SourceGroup(collection, time_field)
+        return self.groups.setdefault(group.state_id, group).state_id
+
+    def add(self, spec: RollupSpec) -> str:
+        spec_id = spec.spec_id(self.minutes)
+        group = self.groups[self.watch(spec.collection, spec.time_field)]
+        group.specs[spec_id] = spec
+        self._spec_ranges.setdefault(spec_id, set())
+        return spec_id
+
+    def need_range(self, spec_id: str, piece_range: PieceRange) -> str:
+        name = self._ranges.setdefault(piece_range, f"r{len(self._ranges)}")
+        self._spec_ranges[spec_id].add(name)
+        return name
+
+    def need_days(self, spec_id: str) -> None:
+        self._daily.add(spec_id)
+
+    def _spec(self, spec_id: str) -> RollupSpec:
+        return next(group.specs[spec_id] for group in self.groups.values() if spec_id in group.specs)
+
+    def _start(self, state: dict[str, Any] | None, group: SourceGroup) -> datetime | None:
+        """Return where the group's refresh starts; None rebuilds it whole."""
+        if self.rebuild or state is None or state.get("dirty") or not set(group.specs) <= set(state.get("specs", [])):
+            return None
+        built_until = _aware(state.get("builtUntil"))
+        if built_until is None:
+            return None
+        window_start = piece_floor(self.now - self.update_window, ())
+        return min(window_start, piece_floor(built_until, self.minutes))
+
+    async def run(self, context, run_id: str) -> RollupResults:
+        results = RollupResults()
+        if not self.groups:
+            return results
+        try:
+            rows = await context.find(store.ROLLUP_STATE, {"_id": {"$in": list(self.groups)}}, {})
+        except Exception as error:  # every rollup card fails; the others go on
+            logger.warning("run %s: reading the rollup state failed: %s", run_id, error)
+            context.source_failures.setdefault("database", f"reading the rollup state: {type(error).__name__}: {error}")
+            results.errors.update({spec_id: error for spec_id in [*self._spec_ranges, *self.groups]})
+            return results
+        states = {row["_id"]: row for row in rows}
+        for state_id, group in self.groups.items():
+            await self._refresh(context, run_id, group, states.get(state_id), results)
+        await self._sum(context, run_id, results)
+        return results
+
+    async def _refresh(self, context, run_id: str, group: SourceGroup, state: dict[str, Any] | None,
+                       results: RollupResults) -> None:
+        start = self._start(state, group)
+        full = start is None
+        outcome = results.outcomes[group.state_id] = GroupOutcome("full" if full else "incremental", start)
+        try:
+            pipeline = refresh_pipeline(group, start, self.now, self.minutes, self.edges, full)
+            documents = await context.aggregate(group.collection, pipeline)
+            compact_before = piece_floor(self.now - _REACH, self.minutes) if full else None
+            extraction = read_extraction(group, _single(documents, group.collection), self.minutes, compact_before)
+            await store.save_extraction(context.database, group, extraction, start, self.now, full, state)
+        except Exception as error:  # the cards of this group fail and keep their last documents
+            outcome.error = f"{type(error).__name__}: {error}"
+            logger.warning("run %s: refreshing rollups of %s failed: %s", run_id, group.state_id, outcome.error)
+            context.source_failures.setdefault("database", f"rollups of {group.state_id}: {outcome.error}")
+            for spec_id in [*group.specs, group.state_id]:
+                results.errors[spec_id] = error
+            return
+        outcome.pieces = sum(len(documents) for documents in extraction.pieces.values())
+        results.edges.update(extraction.edges)
+        results.states[group.state_id] = _state_after(state, extraction, full, self.now)
+        present = results.states[group.state_id]["present"]
+        results.present[group.collection] = results.present.get(group.collection, False) or present
+
+    async def _sum(self, context, run_id: str, results: RollupResults) -> None:
+        ready = [spec_id for spec_id in self._spec_ranges if spec_id not in results.errors]
+        if not ready:
+            return
+        branches: dict[str, list] = {}
+        names: dict[str, tuple[str, str | None]] = {}
+        by_name = {name: piece_range for piece_range, name in self._ranges.items()}
+        open_ids, bounded_ids, earliest = [], [], None
+        for position, spec_id in enumerate(ready):
+            spec = self._spec(spec_id)
+            ranges = {name: by_name[name] for name in sorted(self._spec_ranges[spec_id])}
+            branches[f"w{position}"] = store.sums_branch(spec_id, ranges, spec.value_field is not None,
+                                                         spec.label_field is not None)
+            daily = None
+            if spec_id in self._daily:
+                daily = f"d{position}"
+                branches[daily] = store.daily_branch(spec_id, self.day_edges)
+            names[spec_id] = (f"w{position}", daily)
+            starts = [piece_range.start for piece_range in ranges.values()]
+            if any(start is None for start in starts):
+                open_ids.append(spec_id)
+                continue
+            bounded_ids.append(spec_id)
+            candidates = starts + ([self.day_edges[0]] if daily else [])
+            if candidates:
+                lowest = min(candidates)
+                earliest = lowest if earliest is None else min(earliest, lowest)
+        pipeline = [{"$match": store.sums_match(open_ids, bounded_ids, earliest)}, {"$facet": branches}]
+        try:
+            result = _single(await context.aggregate(store.ROLLUPS, pipeline), store.ROLLUPS)
+            for spec_id, (window_name, daily_name) in names.items():
+                results.ranges[spec_id] = {repr(row["_id"]): row for row in result[window_name]}
+                if daily_name is not None:
+                    results.daily[spec_id] = _daily_counts(result[daily_name], self.day_edges)
+        except Exception as error:  # every rollup card fails; the others go on
+            logger.warning("run %s: summing rollups failed: %s", run_id, error)
+            context.source_failures.setdefault("database", f"summing rollups: {type(error).__name__}: {error}")
+            for spec_id in ready:
+                results.errors[spec_id] = error
+
+
+def _single(documents: list[dict[str, Any]], collection: str) -> dict[str, Any]:
+    if len(documents) != 1:
+        raise ValueError(f"$facet on {collection} returned {len(documents)} documents, expected 1")
+    return documents[0]
+
+
+def _aware(value: Any) -> datetime | None:
+    if not isinstance(value, datetime):
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+
+
+def _state_after(state: dict[str, Any] | None, extraction: Extraction, full: bool, now: datetime) -> dict[str, Any]:
+    if full:
+        return {"present": extraction.present, "fullBuiltAt": now, "invalidCount": extraction.invalid_count,
+                "invalidIds": extraction.invalid_ids}
+    previous = state or {}
+    return {"present": bool(previous.get("present")) or extraction.present,
+            "fullBuiltAt": _aware(previous.get("fullBuiltAt")),
+            "invalidCount": previous.get("invalidCount") or 0, "invalidIds": previous.get("invalidIds") or []}
+
+
+def _daily_counts(rows: list[dict[str, Any]], day_edges: list[datetime]) -> list[int]:
+    index_of = {edge: position for position, edge in enumerate(day_edges[:-1])}
+    counts = [0] * (len(day_edges) - 1)
+    for row in rows:
+        key = _aware(row["_id"])
+        if key is None:
+            continue  # the $bucket default: nothing falls there after the $match
+        position = index_of.get(key)
+        if position is None:
+            raise ValueError(f"$bucket returned an unknown boundary {row['_id']!r}")
+        counts[position] += int(number(row, "n"))
+    return counts

@@ -42,6 +42,13 @@ def test_sync_on_empty_embedded_engine_exits_0(clean_env, capsys):
     assert "succeeded" in capsys.readouterr().out
 
 
+def test_sync_rebuild_reports_a_full_refresh(clean_env, capsys):
+    assert main(["sync", "--rebuild"]) == 0
+    out = capsys.readouterr().out
+    assert "rollups: full refresh of" in out
+    assert "pieces written" in out
+
+
 def test_sync_with_database_down_exits_1(clean_env, monkeypatch, capsys):
     # Port 1 on the loopback interface refuses connections at once.
     monkeypatch.setenv("ANALYTICS_MONGODB_URI", "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=300")

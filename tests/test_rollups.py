@@ -148,7 +148,7 @@ async def test_incremental_run_starts_at_the_update_window(database, demo_docume
     assert record["rollups"] == result.rollups
 
 
-async def test_a_long_pause_recounts_from_the_last_build(database, demo_documents):
+async def test_refresh_after_long_pause_starts_at_last_build(database, demo_documents):
     await insert_dataset(database, _sample(demo_documents))
     long_ago = SEED_NOW - timedelta(days=10, minutes=20)
     await _sync(database, long_ago, timezone.utc)
@@ -158,7 +158,7 @@ async def test_a_long_pause_recounts_from_the_last_build(database, demo_document
     assert {group["from"] for group in result.rollups.values()} == {expected}
 
 
-async def test_changes_before_the_window_wait_for_the_full_rebuild(database):
+async def test_refresh_ignores_changes_before_window(database):
     old = SEED_NOW - timedelta(days=20)
     await database["users"].insert_many([
         {"_id": ObjectId(), "createdAt": format_timestamp(old + timedelta(minutes=minute)), "tier": "standard",
@@ -177,7 +177,7 @@ async def test_changes_before_the_window_wait_for_the_full_rebuild(database):
     assert month["value"] == 4
 
 
-async def test_a_half_written_rollup_is_rebuilt(database, demo_documents):
+async def test_refresh_rebuilds_half_written_group(database, demo_documents):
     await insert_dataset(database, _sample(demo_documents))
     await _sync(database, EARLIER, timezone.utc)
     before = await _cards(database)
@@ -192,7 +192,7 @@ async def test_a_half_written_rollup_is_rebuilt(database, demo_documents):
     assert await _cards(database) == before
 
 
-async def test_malformed_timestamps_are_reported_from_the_last_full_rebuild(database):
+async def test_refresh_reports_malformed_from_last_rebuild(database):
     await database["users"].insert_many([
         {"_id": ObjectId(), "createdAt": format_timestamp(EARLIER - timedelta(hours=2)), "tier": "standard"},
         {"_id": ObjectId(), "createdAt": "yesterday", "tier": "standard"},

@@ -78,6 +78,41 @@ async def test_manual_sync_is_accepted_and_finishes(service_app):
     assert record["progress"]["phase"] == "finished"
 
 
+async def test_manual_rebuild_recounts_every_rollup(service_app):
+    client, _, _ = service_app
+    first = await client.post(f"{PREFIX}/sync", headers=ADMIN)
+    await _finish(client, (await first.json())["runId"])
+
+    incremental = await client.post(f"{PREFIX}/sync", headers=ADMIN)
+    record = await _finish(client, (await incremental.json())["runId"])
+    assert {group["mode"] for group in record["rollups"].values()} == {"incremental"}
+    assert record["rebuild"] is False
+
+    response = await client.post(f"{PREFIX}/sync", json={"rebuild": True}, headers=ADMIN)
+    body = await response.json()
+    assert response.status == 202
+    assert body["rebuild"] is True
+    record = await _finish(client, body["runId"])
+    assert record["rebuild"] is True
+    assert {group["mode"] for group in record["rollups"].values()} == {"full"}
+
+
+async def test_rebuild_asked_while_busy_runs_next(service_app):
+    client, blocked, app = service_app
+    service = app[SYNC_SERVICE]
+    blocked.blocker = asyncio.Event()
+    running = await client.post(f"{PREFIX}/sync", headers=ADMIN)
+
+    assert await service.run_unless_busy(Trigger.SCHEDULE, rebuild=True) is None
+    assert service.rebuild_pending
+    blocked.blocker.set()
+    await _finish(client, (await running.json())["runId"])
+
+    result = await service.run_unless_busy(Trigger.SCHEDULE)
+    assert {group["mode"] for group in result.rollups.values()} == {"full"}
+    assert not service.rebuild_pending
+
+
 async def test_manual_sync_of_chosen_cards(service_app):
     client, _, _ = service_app
 
@@ -130,6 +165,8 @@ async def test_running_sync_reports_progress(service_app):
         ('{"cardIds": ["noSuchCard"]}', "card_not_found"),
         ('{"cardIds": ["usersNewRegistrations"], "force": true}', "invalid_body"),
         ('{"cardIds": {"$ne": null}}', "invalid_body"),
+        ('{"rebuild": "yes"}', "invalid_body"),
+        ('{"rebuild": 1}', "invalid_body"),
     ],
 )
 async def test_manual_sync_bad_body_is_400(service_app, body, code):

@@ -25,8 +25,8 @@ from analytics_service.rollups.pieces import piece_ceil, piece_floor, piece_star
 from analytics_service.rollups.specs import RollupSpec
 from analytics_service.timeframes import ISO_TIMESTAMP_PATTERN, Window, format_bound
 
-# Where a full rebuild keeps the pieces older than every window, summed per key: only
-# cumulative counts read them, so one document per key serves them.
+# The start given to pieces older than every window, which a full rebuild sums into one
+# document per key. Only cumulative counts read them.
 COMPACTED_START = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 PRESENT = "present"
@@ -49,7 +49,7 @@ class SourceGroup:
 
 @dataclass
 class Extraction:
-    """What one refresh aggregation found."""
+    """The rollup documents, edge counts and checks that one refresh aggregation returned."""
 
     pieces: dict[str, list[dict[str, Any]]]  # rollup documents by spec id
     edges: dict[str, dict[str, dict[str, Any]]]  # per spec id, per repr(key): _id, e<j>, v<j>, label

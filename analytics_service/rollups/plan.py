@@ -1,10 +1,9 @@
 """The rollup side of a run: register specs while planning, refresh and sum them, serve the readers.
 
-A run first reads the build state of every source group. A group that was never built,
-whose specs changed, whose last write failed halfway, or that the run was asked to
-rebuild, is rebuilt from its whole collection; the others recount only the pieces from
-the start of the update window (or from the last build, if that is earlier) up to
-``now``. Then one aggregation on ``analytics_rollups`` sums every spec over the ranges
+A run first reads the build state of every source group. A group is rebuilt from its
+whole collection when it was never built, its specs changed, its last write failed
+halfway, or the run is a rebuild. The other groups recount only the pieces from the
+start of the update window (or from the last build, if that is earlier) up to ``now``. Then one aggregation on ``analytics_rollups`` sums every spec over the ranges
 its cards need, and each card adds its edges.
 """
 
@@ -33,7 +32,7 @@ _REACH = timedelta(days=2 * max(frame.days for frame in TimeFrame) + 2)
 
 @dataclass
 class GroupOutcome:
-    """How a run refreshed one source group."""
+    """The refresh of one source group in one run: its mode, first piece, pieces written and error."""
 
     mode: str  # "full" or "incremental"
     start: datetime | None

@@ -1,6 +1,6 @@
-"""Where rollups live: pieces in ``analytics_rollups``, build state in ``analytics_rollup_state``.
+"""Rollup storage: pieces in ``analytics_rollups``, build state in ``analytics_rollup_state``.
 
-A piece document holds the count (and sum) of one spec's documents in one piece, per key:
+A piece document contains the count (and sum) of one spec's documents in one piece, per key:
 ``{spec, group, collection, start, key, n, s, label}``. The state document of a source
 group (one collection read by one time field) records which specs were built, up to
 which instant, when the last full rebuild ran and what it found malformed.
@@ -27,7 +27,7 @@ async def save_extraction(database: Any, group: SourceGroup, extraction: Extract
                           now: datetime, full: bool, previous_state: dict[str, Any] | None) -> None:
     """Replace the group's pieces from ``start`` (all of them when ``full``) and record the build.
 
-    The state is marked dirty first: if a write fails halfway, the next run sees the
+    The state is marked dirty first. If a write fails halfway, the next run finds the
     mark and rebuilds the group in full instead of reading a half-replaced range.
     """
     state = database[ROLLUP_STATE]

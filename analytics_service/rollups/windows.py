@@ -1,9 +1,9 @@
 """How a window's count is assembled from whole pieces and two partial ones.
 
 A window [a, b) rarely starts on a piece boundary. Its count is the sum of the pieces
-from the one containing ``a`` up to the one containing ``b``, minus the documents of the
-first piece that lie before ``a``, plus the documents of the last piece that lie before
-``b``. Those two partial counts ("edges") come from the source collection and cover at
+from the one containing ``a`` up to the one containing ``b``. From that sum go the
+documents of the first piece dated before ``a``, and to it are added the documents of the
+last piece dated before ``b``. Those two partial counts ("edges") come from the source collection and cover at
 most one piece each. A window ending at the run's ``now`` takes every piece from its
 start on: the rollups hold no document dated at or after ``now``.
 

@@ -1,7 +1,7 @@
 """Planners of the cards that read rollups: counts, field sums, daily series, per-category counts.
 
 Each planner registers its spec and the piece ranges of its windows with the run's
-``RollupPlan``; its reader turns the summed pieces and edges into the card's frames.
+``RollupPlan``. Its reader then turns the summed pieces and edges into the card's frames.
 """
 
 from __future__ import annotations

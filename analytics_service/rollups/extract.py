@@ -9,7 +9,7 @@ timestamp is missing or malformed, which no time range can find.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from typing import Any
 
 from analytics_service.query.bounds import (
@@ -149,7 +149,7 @@ def refresh_pipeline(group: SourceGroup, start: datetime | None, now: datetime, 
 
 
 def _merge_pieces(spec_id: str, spec: RollupSpec, rows: list[dict[str, Any]],
-                  minutes: tuple[int, ...]) -> list[dict[str, Any]]:
+                  minutes: tuple[int, ...], tz: tzinfo) -> list[dict[str, Any]]:
     merged: dict[tuple[datetime, str], dict[str, Any]] = {}
     for row in rows:
         identity = row["_id"]
@@ -159,7 +159,7 @@ def _merge_pieces(spec_id: str, spec: RollupSpec, rows: list[dict[str, Any]],
         document = merged.get(slot)
         if document is None:
             document = merged[slot] = {"spec": spec_id, "collection": spec.collection, "start": start,
-                                       "key": key, "n": 0}
+                                       "day": start.astimezone(tz).date().isoformat(), "key": key, "n": 0}
             if spec.value_field is not None:
                 document["s"] = 0
         document["n"] += int(number(row, "n"))
@@ -179,7 +179,7 @@ def compact(documents: list[dict[str, Any]], before: datetime) -> list[dict[str,
             continue
         slot = old.get(repr(document["key"]))
         if slot is None:
-            old[repr(document["key"])] = {**document, "start": COMPACTED_START}
+            old[repr(document["key"])] = {**document, "start": COMPACTED_START, "day": None}
             continue
         slot["n"] += document["n"]
         if "s" in document:
@@ -190,7 +190,7 @@ def compact(documents: list[dict[str, Any]], before: datetime) -> list[dict[str,
 
 
 def read_extraction(group: SourceGroup, result: dict[str, list[dict[str, Any]]],
-                    minutes: tuple[int, ...], compact_before: datetime | None) -> Extraction:
+                    minutes: tuple[int, ...], tz: tzinfo, compact_before: datetime | None) -> Extraction:
     """Turn the refresh aggregation's branches into rollup documents and edge counts.
 
     ``compact_before`` is set for a full rebuild, which compacts the older pieces.
@@ -199,7 +199,7 @@ def read_extraction(group: SourceGroup, result: dict[str, list[dict[str, Any]]],
     pieces, edges = {}, {}
     for position, (spec_id, spec) in enumerate(group.specs.items()):
         rows = result[f"s{position}"] + result[f"d{position}"]
-        pieces[spec_id] = _merge_pieces(spec_id, spec, rows, minutes)
+        pieces[spec_id] = _merge_pieces(spec_id, spec, rows, minutes, tz)
         if full:
             pieces[spec_id] = compact(pieces[spec_id], compact_before)
         edges[spec_id] = {repr(row["_id"]): row for row in result.get(f"e{position}", [])}

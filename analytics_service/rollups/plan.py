@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from analytics_service.query.values import number
@@ -103,12 +103,15 @@ class RollupResults:
 class RollupPlan:
     """Specs, ranges and daily series that the cards of one run need."""
 
-    def __init__(self, now: datetime, tz, day_edges: list[datetime], windows: list[Window],
+    def __init__(self, now: datetime, tz, days: list[date], day_edges: list[datetime], windows: list[Window],
                  update_window: timedelta, rebuild: bool) -> None:
         self.now = now
+        self.days = days
         self.day_edges = day_edges
         self.update_window = update_window
         self.rebuild = rebuild
+        self.tz = tz
+        self.zone = str(tz)
         self.minutes = zone_minute_offsets(tz, now - _REACH, now)
         self.edges = edge_boundaries(windows, now, self.minutes)
         self.groups: dict[str, SourceGroup] = {}
@@ -126,7 +129,7 @@ class RollupPlan:
         return self.groups.setdefault(group.state_id, group).state_id
 
     def add(self, spec: RollupSpec) -> str:
-        spec_id = spec.spec_id(self.minutes)
+        spec_id = spec.spec_id(self.zone, self.minutes)
         group = self.groups[self.watch(spec.collection, spec.time_field)]
         group.specs[spec_id] = spec
         self._spec_ranges.setdefault(spec_id, set())
@@ -179,7 +182,8 @@ class RollupPlan:
             pipeline = refresh_pipeline(group, start, self.now, self.minutes, self.edges, full)
             documents = await context.aggregate(group.collection, pipeline)
             compact_before = piece_floor(self.now - _REACH, self.minutes) if full else None
-            extraction = read_extraction(group, _single(documents, group.collection), self.minutes, compact_before)
+            extraction = read_extraction(group, _single(documents, group.collection), self.minutes, self.tz,
+                                         compact_before)
             await store.save_extraction(context.database, group, extraction, start, self.now, full, state)
         except Exception as error:  # the cards of this group fail and keep their last documents
             outcome.error = f"{type(error).__name__}: {error}"
@@ -198,41 +202,78 @@ class RollupPlan:
         ready = [spec_id for spec_id in self._spec_ranges if spec_id not in results.errors]
         if not ready:
             return
-        branches: dict[str, list] = {}
-        names: dict[str, tuple[str, str | None]] = {}
-        by_name = {name: piece_range for piece_range, name in self._ranges.items()}
-        open_ids, bounded_ids, earliest = [], [], None
-        for position, spec_id in enumerate(ready):
-            spec = self._spec(spec_id)
-            ranges = {name: by_name[name] for name in sorted(self._spec_ranges[spec_id])}
-            branches[f"w{position}"] = store.sums_branch(spec_id, ranges, spec.value_field is not None,
-                                                         spec.label_field is not None)
-            daily = None
-            if spec_id in self._daily:
-                daily = f"d{position}"
-                branches[daily] = store.daily_branch(spec_id, self.day_edges)
-            names[spec_id] = (f"w{position}", daily)
-            starts = [piece_range.start for piece_range in ranges.values()]
-            if any(start is None for start in starts):
-                open_ids.append(spec_id)
-                continue
-            bounded_ids.append(spec_id)
-            candidates = starts + ([self.day_edges[0]] if daily else [])
-            if candidates:
-                lowest = min(candidates)
-                earliest = lowest if earliest is None else min(earliest, lowest)
-        pipeline = [{"$match": store.sums_match(open_ids, bounded_ids, earliest)}, {"$facet": branches}]
+        daily = [spec_id for spec_id in ready if spec_id in self._daily]
+        boundaries = sorted({moment for piece_range in self._ranges for moment in (piece_range.start, piece_range.end)
+                             if moment is not None})
+        with_sum = any(self._spec(spec_id).value_field is not None for spec_id in ready)
+        branches = {"segments": store.segments_branch(boundaries, with_sum)}
+        if daily:
+            branches["daily"] = store.daily_branch(daily, self.day_edges)
+        pipeline = [{"$match": self._sums_match(ready)}, {"$facet": branches}]
         try:
             result = _single(await context.aggregate(store.ROLLUPS, pipeline), store.ROLLUPS)
-            for spec_id, (window_name, daily_name) in names.items():
-                results.ranges[spec_id] = {repr(row["_id"]): row for row in result[window_name]}
-                if daily_name is not None:
-                    results.daily[spec_id] = _daily_counts(result[daily_name], self.day_edges)
+            segments = _segment_totals(result["segments"], len(boundaries) + 1)
+            for spec_id in ready:
+                results.ranges[spec_id] = {
+                    slot: self._range_row(totals, boundaries, self._spec_ranges[spec_id])
+                    for slot, totals in segments.get(spec_id, {}).items()
+                }
+            days = {day.isoformat(): position for position, day in enumerate(self.days)}
+            for spec_id in daily:
+                results.daily[spec_id] = [0] * len(self.days)
+            for row in result.get("daily", []):
+                position = days.get(row["_id"]["day"])
+                if position is None:
+                    raise ValueError(f"daily sum returned a day outside the chart: {row['_id']!r}")
+                results.daily[row["_id"]["spec"]][position] += int(number(row, "n"))
         except Exception as error:  # every rollup card fails; the others go on
             logger.warning("run %s: summing rollups failed: %s", run_id, error)
             context.source_failures.setdefault("database", f"summing rollups: {type(error).__name__}: {error}")
             for spec_id in ready:
                 results.errors[spec_id] = error
+
+    def _range_row(self, totals: dict[str, Any], boundaries: list[datetime], names: set[str]) -> dict[str, Any]:
+        """Add up the segments inside each named range of one spec and key."""
+        by_name = {name: piece_range for piece_range, name in self._ranges.items()}
+        row = {"_id": totals["key"], "label": totals["label"]}
+        for name in names:
+            piece_range = by_name[name]
+            first = 0 if piece_range.start is None else boundaries.index(piece_range.start) + 1
+            last = len(boundaries) if piece_range.end is None else boundaries.index(piece_range.end)
+            row[f"{name}_n"] = sum(totals["n"][first:last + 1])
+            row[f"{name}_s"] = sum(totals["s"][first:last + 1])
+        return row
+
+    def _sums_match(self, spec_ids: list[str]) -> dict[str, Any]:
+        """Select every piece of the specs with an open-ended range and the recent pieces of the others."""
+        by_name = {name: piece_range for piece_range, name in self._ranges.items()}
+        open_ids, bounded_ids, starts = [], [], []
+        for spec_id in spec_ids:
+            spec_starts = [by_name[name].start for name in self._spec_ranges[spec_id]]
+            if spec_id in self._daily:
+                spec_starts.append(self.day_edges[0])
+            if any(start is None for start in spec_starts):
+                open_ids.append(spec_id)
+                continue
+            bounded_ids.append(spec_id)
+            starts.extend(spec_starts)
+        return store.sums_match(open_ids, bounded_ids, min(starts) if starts else None)
+
+
+def _segment_totals(rows: list[dict[str, Any]], count: int) -> dict[str, dict[str, dict[str, Any]]]:
+    """Collect the segment rows per spec and key: counts and sums as lists indexed by segment."""
+    totals: dict[str, dict[str, dict[str, Any]]] = {}
+    for row in rows:
+        identity = row["_id"]
+        key = identity.get("key")
+        slot = totals.setdefault(identity["spec"], {}).setdefault(
+            repr(key), {"key": key, "label": None, "n": [0] * count, "s": [0] * count})
+        segment = int(identity["segment"])
+        slot["n"][segment] += number(row, "n")
+        slot["s"][segment] += number(row, "s")
+        if slot["label"] is None:
+            slot["label"] = row.get("label")
+    return totals
 
 
 def _single(documents: list[dict[str, Any]], collection: str) -> dict[str, Any]:
@@ -255,17 +296,3 @@ def _state_after(state: dict[str, Any] | None, extraction: Extraction, full: boo
     return {"present": bool(previous.get("present")) or extraction.present,
             "fullBuiltAt": _aware(previous.get("fullBuiltAt")),
             "invalidCount": previous.get("invalidCount") or 0, "invalidIds": previous.get("invalidIds") or []}
-
-
-def _daily_counts(rows: list[dict[str, Any]], day_edges: list[datetime]) -> list[int]:
-    index_of = {edge: position for position, edge in enumerate(day_edges[:-1])}
-    counts = [0] * (len(day_edges) - 1)
-    for row in rows:
-        key = _aware(row["_id"])
-        if key is None:
-            continue  # the $bucket default: nothing falls there after the $match
-        position = index_of.get(key)
-        if position is None:
-            raise ValueError(f"$bucket returned an unknown boundary {row['_id']!r}")
-        counts[position] += int(number(row, "n"))
-    return counts

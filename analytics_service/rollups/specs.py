@@ -44,10 +44,13 @@ class RollupSpec:
     def key(self) -> Any:
         return None if self.key_json is None else json_util.loads(self.key_json)
 
-    def spec_id(self, minutes: tuple[int, ...]) -> str:
-        """Return a stable id of this spec for a time zone whose hours start at ``minutes``."""
+    def spec_id(self, zone: str, minutes: tuple[int, ...]) -> str:
+        """Return a stable id of this spec for a time zone and the minutes its hours start at.
+
+        Pieces record their local calendar day, so another time zone means other pieces.
+        """
         text = _canonical([ROLLUP_FORMAT, self.collection, self.time_field, self.match_json,
-                           self.key_json, self.value_field, self.label_field, list(minutes)])
+                           self.key_json, self.value_field, self.label_field, zone, list(minutes)])
         return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 

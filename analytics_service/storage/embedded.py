@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import mongomock
+from mongomock import aggregate as mongomock_aggregate
 from pymongo import IndexModel, ReplaceOne, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
@@ -160,8 +161,17 @@ class EmbeddedCollection:
     async def aggregate(self, pipeline: Sequence[Mapping[str, Any]], **kwargs: Any) -> EmbeddedCursor:
         # Options such as allowDiskUse are accepted and ignored, as mongomock has no use for them.
         stages = list(pipeline)
-        documents = await self._executor.run(lambda: list(self._collection.aggregate(stages)))
+        documents = await self._executor.run(lambda: self._aggregate(stages))
         return EmbeddedCursor(self._executor, lambda: documents)
+
+    def _aggregate(self, stages: list[Mapping[str, Any]]) -> list[dict]:
+        # mongomock's own aggregate copies the whole collection before the first stage. A
+        # leading $match goes through find() instead, which copies only the matching
+        # documents, much as a server reads only what an index selects.
+        if stages and list(stages[0]) == ["$match"]:
+            matching = list(self._collection.find(stages[0]["$match"]))
+            return list(mongomock_aggregate.process_pipeline(matching, self._collection.database, stages[1:], None))
+        return list(self._collection.aggregate(stages))
 
     async def find_one(self, filter: Mapping[str, Any] | None = None, *args: Any, **kwargs: Any) -> dict | None:
         return await self._executor.run(self._collection.find_one, filter or {}, *args, **kwargs)

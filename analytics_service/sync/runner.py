@@ -157,7 +157,8 @@ async def run_sync(
     outcomes: dict[str, CardOutcome] = {}
     try:
         windows = [window for frame in context.windows.values() for window in (frame.current, frame.previous)]
-        batches = Batches(RollupPlan(context.now, tz, context.day_edges, windows, update_window, rebuild))
+        batches = Batches(RollupPlan(context.now, tz, context.days, context.day_edges, windows, update_window,
+                                      rebuild))
         readers = _plan(selected, context, batches, run_id, outcomes)
         results = await _extract(context, batches, run_id)
         await runs.update_run(database, run_id, {"progress.phase": "transforming"})

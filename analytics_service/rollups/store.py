@@ -24,6 +24,9 @@ async def save_extraction(database: Any, group: SourceGroup, extraction: Extract
     The state is marked dirty first. If a write fails halfway, the next run finds the
     mark and rebuilds the group in full instead of reading a half-replaced range.
     """
+    # NOTE: unlike card writes, these writes carry no fencing token. A replica that
+    # stalls past its lease and resumes here can still replace pieces; the next full
+    # rebuild (daily by default) recounts them.
     state = database[ROLLUP_STATE]
     await state.update_one({"_id": group.state_id}, {"$set": {"dirty": True}}, upsert=True)
 

@@ -15,7 +15,8 @@ from analytics_service.query.facets import FacetResults
 from analytics_service.query.handlers.groups import category_points, plan_snapshot_group_count
 from analytics_service.query.plan import Batches, Reader, planner
 from analytics_service.query.values import SKIPPED_ID_SAMPLE
-from analytics_service.rollups.plan import RollupPlan, RollupResults, Totals
+from analytics_service.rollups.plan import RollupPlan
+from analytics_service.rollups.results import RollupResults, Totals
 from analytics_service.rollups.specs import RollupSpec, spec_for
 from analytics_service.rollups.windows import window_terms
 from analytics_service.sync.data import CardData, DataPoint, FrameUnavailable, KpiFrame

@@ -62,11 +62,11 @@ async def sync_once(settings: Settings, rebuild: bool = False) -> int:
         return 1
     finally:
         await storage.close()
-    _print_result(result)
+    _print_result(result, rebuild)
     return 0 if result.status is RunStatus.SUCCEEDED else 1
 
 
-def _print_result(result: SyncResult) -> None:
+def _print_result(result: SyncResult, rebuild: bool = False) -> None:
     refreshed = len(result.outcomes) - len(result.failed_cards)
     provider = result.provider.get("selected") or "none"
     print(f"run {result.run_id}: {result.status}, {refreshed} cards refreshed, "
@@ -74,7 +74,12 @@ def _print_result(result: SyncResult) -> None:
           f"provider {provider} ({result.provider.get('requests', 0)} requests)")
     modes = sorted({group["mode"] for group in result.rollups.values()})
     if modes:
-        print(f"rollups: {' and '.join(modes)} refresh of {len(result.rollups)} source groups, "
+        reason = ""
+        if rebuild:
+            reason = " (rebuild requested)"
+        elif "full" in modes:
+            reason = " (full for sources without usable rollups)"
+        print(f"rollups: {' and '.join(modes)} refresh of {len(result.rollups)} sources{reason}, "
               f"{sum(group['pieces'] for group in result.rollups.values())} pieces written")
     for outcome in result.failed_cards:
         print(f"  failed {outcome.card_id}: {outcome.error}")

@@ -26,6 +26,9 @@ MIN_JWT_SECRET_LENGTH = 32
 SECRET_FIELDS = {"jwt_secret", "mongodb_uri", "ga4_credentials_json", "mixpanel_secret"}
 
 
+# The longest update window: past a year, a full rebuild costs about the same.
+MAX_UPDATE_HOURS = 366 * 24
+
 class Settings(BaseSettings):
     """Every setting of the service; each field maps to ``ANALYTICS_<FIELD NAME>``."""
 
@@ -55,7 +58,7 @@ class Settings(BaseSettings):
         description="Cron expression (5 fields) of the full rollup rebuild, which recounts every source document.",
     )
     rollup_update_hours: int = Field(
-        default=72, ge=1, le=8784,
+        default=72,
         description="Hours of rollups recounted on every refresh; changes to older documents appear after the "
         "next full rebuild.",
     )
@@ -148,7 +151,14 @@ class Settings(BaseSettings):
         try:
             CronSim(value, datetime(2026, 1, 1, tzinfo=timezone.utc))
         except CronSimError as err:
-            raise ValueError(f"expected a cron expression with 5 fields ({err})") from err
+            raise ValueError(f"expected a valid cron expression such as */15 * * * * ({err})") from err
+        return value
+
+    @field_validator("rollup_update_hours")
+    @classmethod
+    def _check_update_hours(cls, value: int) -> int:
+        if not 1 <= value <= MAX_UPDATE_HOURS:
+            raise ValueError(f"expected whole hours from 1 to {MAX_UPDATE_HOURS} (366 days)")
         return value
 
     @field_validator("jwt_secret")

@@ -46,6 +46,7 @@ def test_sync_rebuild_reports_a_full_refresh(clean_env, capsys):
     assert main(["sync", "--rebuild"]) == 0
     out = capsys.readouterr().out
     assert "rollups: full refresh of" in out
+    assert "rebuild requested" in out
     assert "pieces written" in out
 
 

@@ -166,6 +166,7 @@ async def test_running_sync_reports_progress(service_app):
         ('{"cardIds": ["usersNewRegistrations"], "force": true}', "invalid_body"),
         ('{"cardIds": {"$ne": null}}', "invalid_body"),
         ('{"rebuild": "yes"}', "invalid_body"),
+        ('{"rebuld": true}', "invalid_body"),
         ('{"rebuild": 1}', "invalid_body"),
     ],
 )
@@ -176,6 +177,15 @@ async def test_manual_sync_bad_body_is_400(service_app, body, code):
 
     assert response.status == 400
     assert (await response.json())["error"]["code"] == code
+
+
+async def test_manual_sync_names_unknown_keys(service_app):
+    client, _, _ = service_app
+
+    response = await client.post(f"{PREFIX}/sync", json={"rebuld": True}, headers=ADMIN)
+
+    assert response.status == 400
+    assert "'rebuld'" in (await response.json())["error"]["message"]
 
 
 async def test_oversized_body_is_413(service_app):

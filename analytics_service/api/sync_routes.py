@@ -38,9 +38,13 @@ async def _requested_run(request: web.Request) -> tuple[list, bool]:
         body = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise BadRequest(f"request body is not valid JSON: {error}", code="invalid_body") from None
-    if not isinstance(body, dict) or set(body) - {"cardIds", "rebuild"}:
+    if not isinstance(body, dict):
         raise BadRequest('expected a JSON object with an optional "cardIds" list and "rebuild" flag',
                          code="invalid_body")
+    unknown_keys = sorted(set(body) - {"cardIds", "rebuild"})
+    if unknown_keys:
+        names = ", ".join(repr(key[:40]) for key in unknown_keys[:5])
+        raise BadRequest(f'unknown keys {names}; expected only "cardIds" and "rebuild"', code="invalid_body")
     rebuild = body.get("rebuild", False)
     if not isinstance(rebuild, bool):
         raise BadRequest('"rebuild" must be true or false', code="invalid_body")

@@ -149,7 +149,7 @@ async def run_sync(
         "progress": {"phase": "extracting", "cardsTotal": len(selected), "cardsDone": 0},
         "cards": [],
     })
-    logger.info("run %s started: trigger=%s cards=%d", run_id, trigger, len(selected))
+    logger.info("run %s started: trigger=%s cards=%d rebuild=%s", run_id, trigger, len(selected), rebuild)
 
     context = RunContext(now=now, tz=tz, database=database)
     if provider is not None:
@@ -199,8 +199,9 @@ async def run_sync(
         "provider": provider_report,
     })
     failed = [outcome.card_id for outcome in ordered if outcome.status == "failed"]
-    logger.info("run %s finished: status=%s refreshed=%d failed=%d round_trips=%d",
-                run_id, status, len(ordered) - len(failed), len(failed), stats["roundTrips"])
+    modes = ",".join(sorted({group.get("mode", "?") for group in rollup_report.values()})) or "none"
+    logger.info("run %s finished: status=%s refreshed=%d failed=%d round_trips=%d rollups=%s",
+                run_id, status, len(ordered) - len(failed), len(failed), stats["roundTrips"], modes)
     source_failures = dict(context.source_failures)
     if provider_report.get("failures"):
         source_failures[provider_report["selected"]] = provider_report["failures"][0]["error"]

@@ -175,6 +175,35 @@ async def test_other_hmac_algorithm_is_401(client, algorithm):
     assert "algorithm" in message
 
 
+async def test_other_secret_after_cached_token_is_401(client):
+    valid = make_token()
+    forged = make_token(secret="y" * 40)
+
+    first = await client.get(PROTECTED_PATH, headers=bearer(valid))
+    rejected = await client.get(PROTECTED_PATH, headers=bearer(forged))
+    again = await client.get(PROTECTED_PATH, headers=bearer(valid))
+
+    assert first.status == 200
+    message = await assert_unauthorized(rejected)
+    assert "signature" in message
+    assert again.status == 200
+
+
+async def test_tampered_cached_token_is_401(client):
+    token = make_token()
+    header, payload, signature = token.split(".")
+    reader_payload = make_token(sub=DEMO_READER_ID).split(".")[1]
+    middle = len(signature) // 2
+    changed_signature = signature[:middle] + ("A" if signature[middle] != "A" else "B") + signature[middle + 1:]
+
+    cached = await client.get(PROTECTED_PATH, headers=bearer(token))
+    assert cached.status == 200
+
+    for tampered in (f"{header}.{payload}.{changed_signature}", f"{header}.{reader_payload}.{signature}"):
+        response = await client.get(PROTECTED_PATH, headers=bearer(tampered))
+        await assert_unauthorized(response)
+
+
 async def test_admin_token_is_200(client):
     response = await client.get(PROTECTED_PATH, headers=bearer(make_token()))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from aiohttp import web
 
 from analytics_service.api.auth import READ_PERMISSION, require_permission
@@ -17,20 +19,33 @@ from analytics_service.storage import runs
 PREFIX = "/api/v1/analytics"
 KIND_PATHS = {CardKind.KPI: "kpis", CardKind.CHART: "charts", CardKind.RANKED_LIST: "ranked-lists"}
 CARD_PARAMETERS = {"timeFrame", "lang"}
+# Maximum number of (lang, Accept-Language) pairs whose chosen language is cached.
+LANGUAGE_CACHE_SIZE = 256
+
+# The catalogue is fixed at import, so each kind's cards and card ids are listed once
+# instead of on every request.
+_CARDS_OF_KIND = {kind: cards_of_kind(kind) for kind in CardKind}
+_CARD_IDS_OF_KIND = {kind: [card.id for card in cards] for kind, cards in _CARDS_OF_KIND.items()}
 
 routes = web.RouteTableDef()
+
+
+@functools.lru_cache(maxsize=LANGUAGE_CACHE_SIZE)
+def _language(lang: str | None, accept_language: str | None) -> str:
+    """Return ``choose_language(lang, accept_language)``. BadRequest is raised again on every call, not cached."""
+    return choose_language(lang, accept_language)
 
 
 async def _list_cards(request: web.Request, kind: CardKind) -> web.Response:
     await require_permission(request, READ_PERMISSION)
     reject_unknown(request.query, CARD_PARAMETERS)
     frame = parse_time_frame(request.query.get("timeFrame"), kind)
-    language = choose_language(request.query.get("lang"), request.headers.get("Accept-Language"))
+    language = _language(request.query.get("lang"), request.headers.get("Accept-Language"))
     snapshot = await request.app[CARD_CACHE].current()
     stored = snapshot.cards[kind]
     now, stale_after = utc_now(), request.app[SETTINGS].stale_threshold_seconds
-    cards = cards_of_kind(kind)
-    key = ("list", kind, frame, language, snapshot.stale_flags([card.id for card in cards], now, stale_after))
+    cards = _CARDS_OF_KIND[kind]
+    key = ("list", kind, frame, language, snapshot.stale_flags(_CARD_IDS_OF_KIND[kind], now, stale_after))
 
     def build() -> dict:
         return {"kind": str(kind),
@@ -52,7 +67,7 @@ async def _one_card(request: web.Request, kind: CardKind) -> web.Response:
         )
     reject_unknown(request.query, CARD_PARAMETERS)
     frame = parse_time_frame(request.query.get("timeFrame"), kind)
-    language = choose_language(request.query.get("lang"), request.headers.get("Accept-Language"))
+    language = _language(request.query.get("lang"), request.headers.get("Accept-Language"))
     snapshot = await request.app[CARD_CACHE].current()
     document = snapshot.cards[kind].get(card.id)
     now, stale_after = utc_now(), request.app[SETTINGS].stale_threshold_seconds

@@ -7,6 +7,7 @@ the cards; a client that sends the ETag back with ``If-None-Match`` gets 304 and
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import json
@@ -22,6 +23,9 @@ GZIP_MIN_BYTES = 1024
 # The responses are per user (bearer tokens), so shared caches must not store them, and
 # clients revalidate with the ETag each time.
 CACHE_CONTROL = "private, no-cache"
+VARY = "Accept-Encoding, Accept-Language, Authorization"
+# Maximum number of Accept-Encoding values whose gzip decision is cached.
+ACCEPT_ENCODING_CACHE_SIZE = 64
 
 
 def _etag(body: bytes) -> str:
@@ -39,6 +43,7 @@ def _matches(if_none_match: str | None, etags: tuple[str, ...]) -> bool:
     return "*" in candidates or any(etag in candidates for etag in etags)
 
 
+@functools.lru_cache(maxsize=ACCEPT_ENCODING_CACHE_SIZE)
 def _accepts_gzip(accept_encoding: str) -> bool:
     for part in accept_encoding.split(","):
         coding, _, parameters = part.strip().partition(";")
@@ -59,9 +64,9 @@ def cached_json(request: web.Request, snapshot: Snapshot, key: tuple, build: Cal
     body, etag, compressed = entry
 
     use_gzip = compressed is not None and _accepts_gzip(request.headers.get("Accept-Encoding", ""))
-    headers = {"Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding, Accept-Language, Authorization"}
-    headers["ETag"] = _gzip_etag(etag) if use_gzip else etag
-    if _matches(request.headers.get("If-None-Match"), (etag, _gzip_etag(etag))):
+    gzip_etag = _gzip_etag(etag)
+    headers = {"Cache-Control": CACHE_CONTROL, "Vary": VARY, "ETag": gzip_etag if use_gzip else etag}
+    if _matches(request.headers.get("If-None-Match"), (etag, gzip_etag)):
         return web.Response(status=304, headers=headers)
     if use_gzip:
         headers["Content-Encoding"] = "gzip"

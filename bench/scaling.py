@@ -16,7 +16,7 @@ collection for a pipeline that starts with ``$facet``. The embedded engine has n
 and scans every collection on every query, so its CPU time grows with history anyway;
 it is printed too. No provider is selected, as in ``bench.sync_cost``.
 
-Run: python -m bench.scaling [--mode history|scale] [--sizes 1,4,16]
+Run: python -m bench.scaling [--mode history|scale] [--sizes 1,2,4,16]
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from bench.common import (
     ratio,
 )
 
-DEFAULT_SIZES = (1, 4, 16)
+DEFAULT_SIZES = (1, 2, 4, 16)
 TARGET_READ_RATIO = 1.2
 HELD_BACK = timedelta(hours=1)
 TIME_FIELDS = ("createdAt", "updatedAt", "timestamp")
@@ -59,6 +59,7 @@ class RunCost:
     seconds: float
     cpu_seconds: float
     modes: str
+    read_by_collection: dict[str, int]
 
 
 @dataclass
@@ -102,7 +103,7 @@ async def timed_sync(raw: Any, now) -> RunCost:
         raise SystemExit(f"FAILED: {reads} read calls counted, the service reports {result.stats['roundTrips']}")
     modes = ", ".join(sorted({group["mode"] for group in result.rollups.values()}))
     return RunCost(reads, database.log.read_estimate(), result.stats["documentsReturned"], seconds, cpu_seconds,
-                   modes)
+                   modes, dict(database.log.documents_read))
 
 
 async def measure_point(mode: str, size: int) -> SyncPoint:
@@ -136,10 +137,19 @@ def report(mode: str, points: list[SyncPoint]) -> None:
     print_table([mode, "documents stored", "new documents", "round trips",
                  "documents read (ratio to first row)", "documents returned (ratio)", "CPU time, s (ratio)",
                  "first sync (full): documents read (ratio)", "first sync: CPU time, s"], rows)
+    report_by_collection(points)
     last = points[-1].second.documents_read / base.second.documents_read
     verdict = "met" if last <= TARGET_READ_RATIO else "missed"
     print(f"incremental documents read at {points[-1].size}x / 1x: {last:.2f}x "
           f"(target <= {TARGET_READ_RATIO}x: {verdict})")
+
+
+def report_by_collection(points: list[SyncPoint]) -> None:
+    """Print the incremental sync's documents read per collection at every size, largest first."""
+    last = points[-1].second.read_by_collection
+    names = sorted(last, key=lambda name: -last[name])
+    rows = [[name, *[point.second.read_by_collection.get(name, 0) for point in points]] for name in names]
+    print_table(["collection (second sync: documents read)", *[f"{point.size}x" for point in points]], rows)
 
 
 def main() -> None:

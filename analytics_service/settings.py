@@ -26,7 +26,7 @@ MIN_JWT_SECRET_LENGTH = 32
 SECRET_FIELDS = {"jwt_secret", "mongodb_uri", "ga4_credentials_json", "mixpanel_secret"}
 
 
-# The longest update window: past a year, a full rebuild costs about the same.
+# Maximum update window: past a year, a full rebuild costs about the same.
 MAX_UPDATE_HOURS = 366 * 24
 
 class Settings(BaseSettings):

@@ -2,8 +2,8 @@
 
 Each size runs in a fresh child process, which loads the data into the embedded engine,
 creates the indexes and runs two syncs through ``SyncService`` with the provider
-registry, as ``serve`` does at its scheduled ticks: the first builds the rollups in full,
-the second, 15 minutes later, refreshes them incrementally. ``--mode history`` (the
+registry, as ``serve`` does at its scheduled ticks. The first sync builds the rollups in
+full, and the second, 15 minutes later, refreshes them incrementally. ``--mode history`` (the
 default) loads N scale-1 demo datasets end to end, as ``bench.scaling`` does, with no
 provider, because the events provider's questions over N times the events outlast its
 time limit on the embedded engine. ``--mode scale`` loads ``generate_dataset(now, N)``

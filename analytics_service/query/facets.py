@@ -24,8 +24,8 @@ class FacetBatch:
         self.collection = collection
         self._branches: dict[str, list[dict[str, Any]]] = {}
         self._names_by_pipeline: dict[str, str] = {}
-        # Off when the run learns from elsewhere (the rollup refresh) whether the
-        # collection holds documents; the pipeline can then start with a $match.
+        # Off when the rollup refresh already found whether the collection contains
+        # documents. The pipeline can then start with a $match.
         self.needs_presence = True
 
     def add(self, pipeline: list[dict[str, Any]]) -> str:
@@ -45,9 +45,9 @@ class FacetBatch:
     def pipeline(self) -> list[dict[str, Any]]:
         """Return the batch's aggregation.
 
-        ``$facet`` never uses an index, so when every branch starts with a ``$match``, the
+        ``$facet`` never uses an index. So when every branch starts with a ``$match``, the
         pipeline first selects the union of their filters, which a MongoDB server can read
-        through the indexes; each branch still applies its own filter.
+        through the indexes, and each branch still applies its own filter.
         """
         branches = dict(self._branches)
         if self.needs_presence:

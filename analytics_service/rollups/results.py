@@ -1,4 +1,4 @@
-"""What a run's rollup side found: sums per window and key, daily series, build state, errors."""
+"""Rollup results of one run: sums per window and key, daily series, build state and errors."""
 
 from __future__ import annotations
 

@@ -39,8 +39,8 @@ logger = logging.getLogger(__name__)
 
 CANCEL_RECORD_TIMEOUT_S = 2.0
 
-# Rollup pieces younger than this are recounted on every run, which picks up late
-# inserts, updates and deletes; older changes wait for the next full rebuild.
+# Rollup pieces younger than this are recounted on every run, so late inserts, updates
+# and deletes show up. Older changes wait for the next full rebuild.
 DEFAULT_UPDATE_WINDOW = timedelta(days=3)
 
 
@@ -234,7 +234,7 @@ async def _extract(context: RunContext, batches: Batches, run_id: str) -> FacetR
         rolled_up = {group.collection for group in batches.rollups.groups.values()}
     for batch in batches:
         if batch.collection in rolled_up:
-            # The rollup refresh already found whether the collection holds documents.
+            # The rollup refresh already found whether the collection contains documents.
             batch.needs_presence = False
             if not batch.branch_count:
                 continue

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from analytics_service.demo.generator import HISTORY_DAYS, generate_dataset
+from analytics_service.sync.runner import Trigger, run_sync
 
 # Every benchmark computes its cards as of this instant, as the tests do, so runs on
 # different days read the same windows of the same generated dataset.
@@ -123,9 +124,9 @@ class CountingCollection:
     """Passes every call to the wrapped async collection and logs the call.
 
     With ``estimate_reads``, each read call also counts the documents a MongoDB server
-    with fitting indexes would read at least: those matching the leading ``$match`` or
-    the ``find`` filter, or the whole collection for a pipeline that starts otherwise
-    (``$facet`` never uses an index). The counting calls are neither timed nor logged,
+    with fitting indexes would read at least. Those are the documents matching the
+    leading ``$match`` or the ``find`` filter, or the whole collection for a pipeline
+    that starts otherwise, because ``$facet`` never uses an index. The counting calls are neither timed nor logged,
     and they run before the read, so they see the same documents.
     """
 
@@ -227,3 +228,16 @@ def print_table(header: list[str], rows: list[list[Any]]) -> None:
     print("|" + "---|" * len(header))
     for row in rows:
         print("| " + " | ".join(str(cell) for cell in row) + " |")
+
+
+async def counted_sync(raw: Any, now: datetime, rebuild: bool = False) -> tuple[Any, CountingDatabase, tuple[float, float]]:
+    """Run one service sync without a provider through a read-estimating wrapper.
+
+    Returns the sync result, the wrapper with its call log, and (wall time, CPU time of
+    this process) in seconds.
+    """
+    database = CountingDatabase(raw, estimate_reads=True)
+    started, cpu_started = time.perf_counter(), time.process_time()
+    result = await run_sync(database, now=now, tz=timezone.utc, trigger=Trigger.CLI, clock=lambda: now,
+                            rebuild=rebuild)
+    return result, database, (time.perf_counter() - started, time.process_time() - cpu_started)

@@ -25,18 +25,17 @@ import argparse
 import asyncio
 import gc
 import logging
-import time
 from dataclasses import dataclass
-from datetime import timedelta, timezone
+from datetime import timedelta
 from typing import Any
 
 from analytics_service.storage.embedded import EmbeddedMongoClient
-from analytics_service.sync.runner import RunStatus, Trigger, run_sync
+from analytics_service.sync.runner import RunStatus
 from analytics_service.timeframes import parse_timestamp
 from bench.common import (
     BENCH_NOW,
     READ_METHODS,
-    CountingDatabase,
+    counted_sync,
     load_average,
     load_dataset,
     load_history,
@@ -81,21 +80,18 @@ def _dated(document: dict[str, Any]):
 
 async def hold_back_last_hour(database: Any, collections: list[str]) -> dict[str, list[dict]]:
     """Remove and return the documents dated in the hour before BENCH_NOW."""
-    held = {}
+    last_hour = {}
     for name in collections:
         recent = [document async for document in database[name].find({})
                   if (moment := _dated(document)) is not None and BENCH_NOW - HELD_BACK <= moment < BENCH_NOW]
         if recent:
             await database[name].delete_many({"_id": {"$in": [document["_id"] for document in recent]}})
-            held[name] = recent
-    return held
+            last_hour[name] = recent
+    return last_hour
 
 
 async def timed_sync(raw: Any, now) -> RunCost:
-    database = CountingDatabase(raw, estimate_reads=True)
-    started, cpu_started = time.perf_counter(), time.process_time()
-    result = await run_sync(database, now=now, tz=timezone.utc, trigger=Trigger.CLI, clock=lambda: now)
-    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
+    result, database, (seconds, cpu_seconds) = await counted_sync(raw, now)
     if result.status is not RunStatus.SUCCEEDED:
         raise SystemExit(f"FAILED: the sync ended {result.status}: {result.failed_cards}")
     reads = sum(method in READ_METHODS for method, _ in database.log.calls)
@@ -111,12 +107,12 @@ async def measure_point(mode: str, size: int) -> SyncPoint:
     try:
         raw = client["news"]
         sizes = await (load_dataset(raw, size) if mode == "scale" else load_history(raw, size))
-        held = await hold_back_last_hour(raw, sorted(sizes))
+        last_hour = await hold_back_last_hour(raw, sorted(sizes))
         first = await timed_sync(raw, BENCH_NOW - HELD_BACK)
-        for name, documents in held.items():
+        for name, documents in last_hour.items():
             await raw[name].insert_many(documents)
         second = await timed_sync(raw, BENCH_NOW)
-        return SyncPoint(size, sum(sizes.values()), sum(len(batch) for batch in held.values()), first, second)
+        return SyncPoint(size, sum(sizes.values()), sum(len(batch) for batch in last_hour.values()), first, second)
     finally:
         await client.close()
 

@@ -27,7 +27,16 @@ from analytics_service.rollups.store import ROLLUP_STATE, ROLLUPS
 from analytics_service.storage.cards import read_cards
 from analytics_service.storage.embedded import EmbeddedMongoClient
 from analytics_service.sync.runner import RunStatus, Trigger, run_sync
-from bench.common import BENCH_NOW, CountingDatabase, load_average, load_dataset, machine_summary, print_table, ratio
+from bench.common import (
+    BENCH_NOW,
+    CountingDatabase,
+    counted_sync,
+    load_average,
+    load_dataset,
+    machine_summary,
+    print_table,
+    ratio,
+)
 from bench.naive import NaiveResults, NaiveSync, daily_chart_queries
 
 TARGET_ROUND_TRIP_RATIO = 10.0
@@ -95,14 +104,6 @@ async def stored_cards(database: Any) -> dict[str, dict]:
 ROLLUP_COLLECTIONS = {ROLLUPS, ROLLUP_STATE}
 
 
-async def timed_service_sync(raw: Any, now, rebuild: bool) -> tuple[Any, CountingDatabase, tuple[float, float]]:
-    database = CountingDatabase(raw, estimate_reads=True)
-    started, cpu_started = time.perf_counter(), time.process_time()
-    result = await run_sync(database, now=now, tz=timezone.utc, trigger=Trigger.CLI, clock=lambda: now,
-                            rebuild=rebuild)
-    return result, database, (time.perf_counter() - started, time.process_time() - cpu_started)
-
-
 async def measure(scale: int) -> int:
     client = EmbeddedMongoClient()
     try:
@@ -116,7 +117,7 @@ async def measure(scale: int) -> int:
         # measured after it, at the same instant.
         await run_sync(raw, now=BENCH_NOW - SCHEDULE_INTERVAL, tz=timezone.utc, trigger=Trigger.CLI,
                        clock=lambda: BENCH_NOW)
-        service_runs = {"incremental": await timed_service_sync(raw, BENCH_NOW, rebuild=False)}
+        service_runs = {"incremental": await counted_sync(raw, BENCH_NOW, rebuild=False)}
         naive_db = CountingDatabase(raw, estimate_reads=True)
         naive = NaiveSync(naive_db, BENCH_NOW, timezone.utc)
         started, cpu_started = time.perf_counter(), time.process_time()
@@ -126,7 +127,7 @@ async def measure(scale: int) -> int:
         service_runs["full rebuild"] = None
         for label in service_runs:
             if label == "full rebuild":
-                service_runs[label] = await timed_service_sync(raw, BENCH_NOW, rebuild=True)
+                service_runs[label] = await counted_sync(raw, BENCH_NOW, rebuild=True)
             result = service_runs[label][0]
             if result.status is not RunStatus.SUCCEEDED:
                 print(f"FAILED: the service sync ({label}) ended {result.status}: {result.failed_cards}",

@@ -160,6 +160,18 @@ def _start(arguments: list[str], tmp_path, **variables: str) -> subprocess.Popen
     )
 
 
+def _terminate(process: subprocess.Popen) -> tuple[float, str]:
+    """Send SIGTERM and wait for the exit; return the seconds it took and the output."""
+    started = time.monotonic()
+    try:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    return time.monotonic() - started, process.stdout.read()
+
+
 def _wait_healthy(port: int, process: subprocess.Popen, timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -179,14 +191,10 @@ def test_serve_exits_soon_after_sigterm(tmp_path):
                      ANALYTICS_JWT_SECRET="j" * 40, ANALYTICS_SHUTDOWN_GRACE_SECONDS="5")
     try:
         _wait_healthy(port, process)
-        started = time.monotonic()
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
-        elapsed = time.monotonic() - started
-    finally:
-        if process.poll() is None:
-            process.kill()
-    output = process.stdout.read()
+    except BaseException:
+        process.kill()
+        raise
+    elapsed, output = _terminate(process)
     assert process.returncode == 0, output
     assert elapsed < 5, f"exit took {elapsed:.1f} s"
     assert "scheduler stopped" in output
@@ -200,14 +208,10 @@ def test_demo_sigterm_during_first_sync_exits(tmp_path):
             if line.startswith("loaded demo data"):
                 break
         time.sleep(2)  # the first sync of the demo data takes far longer than this
-        started = time.monotonic()
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
-        elapsed = time.monotonic() - started
-    finally:
-        if process.poll() is None:
-            process.kill()
-    output = process.stdout.read()
+    except BaseException:
+        process.kill()
+        raise
+    elapsed, output = _terminate(process)
     assert process.returncode == 0, output
     assert "cancelled" in output
     assert "serving on" not in output

@@ -31,12 +31,12 @@ def _sample(demo_documents) -> dict[str, list[dict]]:
     """Every fifth document of the collections that rollup cards read, dated up to EARLIER."""
     sample = {}
     for collection in ROLLUP_COLLECTIONS:
-        kept = []
+        every_fifth = []
         for position, document in enumerate(demo_documents.get(collection, [])):
             if position % 5:
                 continue
-            kept.append(dict(document))
-        sample[collection] = kept
+            every_fifth.append(dict(document))
+        sample[collection] = every_fifth
     return sample
 
 

@@ -171,7 +171,7 @@ def _expected_aggregations() -> int:
     """One facet per collection with direct branches, one refresh per rollup source group, one rollup sum.
 
     Upload durations and per-headline engagement run aggregations of their own, counted
-    by the tests; the rollup refresh of their collection answers whether it is empty.
+    by the tests; the rollup refresh of their collection finds whether it is empty.
     """
     database_cards = [card for card in ALL_CARDS if not card.needs_provider
                       and getattr(card.source, "collection", None) is not None]

@@ -77,8 +77,11 @@ def _verify_token(token: str, secret: str) -> tuple[Principal, int]:
     permissions = claims.get("permissions", [])
     if not isinstance(permissions, list) or not all(isinstance(item, str) for item in permissions):
         raise Unauthorized("token claim 'permissions' must be a list of strings")
-    # PyJWT (2.15) converted exp with int() when it checked it, so int() cannot fail here.
-    return Principal(str(subject), frozenset(permissions)), int(claims["exp"])
+    try:
+        expires_at = int(claims["exp"])
+    except (TypeError, ValueError, OverflowError):
+        raise Unauthorized("token claim 'exp' must be a number of seconds") from None
+    return Principal(str(subject), frozenset(permissions)), expires_at
 
 
 class VerifiedTokenCache:

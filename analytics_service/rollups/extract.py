@@ -172,10 +172,10 @@ def _merge_pieces(spec_id: str, spec: RollupSpec, rows: list[dict[str, Any]],
 
 def compact(documents: list[dict[str, Any]], before: datetime) -> list[dict[str, Any]]:
     """Sum the pieces that start before ``before`` into one piece per key at ``COMPACTED_START``."""
-    kept, old = [], {}
+    recent, old = [], {}
     for document in documents:
         if document["start"] >= before:
-            kept.append(document)
+            recent.append(document)
             continue
         slot = old.get(repr(document["key"]))
         if slot is None:
@@ -186,7 +186,7 @@ def compact(documents: list[dict[str, Any]], before: datetime) -> list[dict[str,
             slot["s"] += document["s"]
         if slot.get("label") is None and document.get("label") is not None:
             slot["label"] = document["label"]
-    return list(old.values()) + kept
+    return list(old.values()) + recent
 
 
 def read_extraction(group: SourceGroup, result: dict[str, list[dict[str, Any]]],

@@ -45,7 +45,9 @@ class RollupPlan:
         self.minutes = zone_minute_offsets(tz, now - _REACH, now)
         self.edges = edge_boundaries(windows, now, self.minutes)
         self.groups: dict[str, SourceGroup] = {}
+        self._specs: dict[str, RollupSpec] = {}
         self._ranges: dict[PieceRange, str] = {}
+        self._ranges_by_name: dict[str, PieceRange] = {}
         self._spec_ranges: dict[str, set[str]] = {}
         self._daily: set[str] = set()
 
@@ -62,19 +64,18 @@ class RollupPlan:
         spec_id = spec.spec_id(self.zone, self.minutes)
         group = self.groups[self.watch(spec.collection, spec.time_field)]
         group.specs[spec_id] = spec
+        self._specs[spec_id] = spec
         self._spec_ranges.setdefault(spec_id, set())
         return spec_id
 
     def need_range(self, spec_id: str, piece_range: PieceRange) -> str:
         name = self._ranges.setdefault(piece_range, f"r{len(self._ranges)}")
+        self._ranges_by_name[name] = piece_range
         self._spec_ranges[spec_id].add(name)
         return name
 
     def need_days(self, spec_id: str) -> None:
         self._daily.add(spec_id)
-
-    def _spec(self, spec_id: str) -> RollupSpec:
-        return next(group.specs[spec_id] for group in self.groups.values() if spec_id in group.specs)
 
     def _start(self, state: dict[str, Any] | None, group: SourceGroup) -> datetime | None:
         """Return where the group's refresh starts; None rebuilds it whole."""
@@ -135,7 +136,7 @@ class RollupPlan:
         daily = [spec_id for spec_id in ready if spec_id in self._daily]
         boundaries = sorted({moment for piece_range in self._ranges for moment in (piece_range.start, piece_range.end)
                              if moment is not None})
-        with_sum = any(self._spec(spec_id).value_field is not None for spec_id in ready)
+        with_sum = any(self._specs[spec_id].value_field is not None for spec_id in ready)
         branches = {"segments": store.segments_branch(boundaries, with_sum)}
         if daily:
             branches["daily"] = store.daily_branch(daily, self.day_edges)
@@ -164,10 +165,9 @@ class RollupPlan:
 
     def _range_row(self, totals: dict[str, Any], boundaries: list[datetime], names: set[str]) -> dict[str, Any]:
         """Add up the segments inside each named range of one spec and key."""
-        by_name = {name: piece_range for piece_range, name in self._ranges.items()}
         row = {"_id": totals["key"], "label": totals["label"]}
         for name in names:
-            piece_range = by_name[name]
+            piece_range = self._ranges_by_name[name]
             first = 0 if piece_range.start is None else boundaries.index(piece_range.start) + 1
             last = len(boundaries) if piece_range.end is None else boundaries.index(piece_range.end)
             row[f"{name}_n"] = sum(totals["n"][first:last + 1])
@@ -176,10 +176,9 @@ class RollupPlan:
 
     def _sums_match(self, spec_ids: list[str]) -> dict[str, Any]:
         """Select every piece of the specs with an open-ended range and the recent pieces of the others."""
-        by_name = {name: piece_range for piece_range, name in self._ranges.items()}
         open_ids, bounded_ids, starts = [], [], []
         for spec_id in spec_ids:
-            spec_starts = [by_name[name].start for name in self._spec_ranges[spec_id]]
+            spec_starts = [self._ranges_by_name[name].start for name in self._spec_ranges[spec_id]]
             if spec_id in self._daily:
                 spec_starts.append(self.day_edges[0])
             if any(start is None for start in spec_starts):

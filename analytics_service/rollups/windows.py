@@ -1,4 +1,4 @@
-"""How a window's count is assembled from whole pieces and two partial ones.
+"""Window terms: a window's count as whole pieces plus and minus two partial ones.
 
 A window [a, b) rarely starts on a piece boundary. Its count is the sum of the pieces
 from the one containing ``a`` up to the one containing ``b``. From that sum go the
